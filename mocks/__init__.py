@@ -1,0 +1,1 @@
+"""The stateful mock of the LiveOps and Catalog APIs."""

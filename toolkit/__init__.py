@@ -1,0 +1,1 @@
+"""Spec loading, validation, contract suites, pytest plugin and CLI."""
