@@ -1,0 +1,39 @@
+# Two commands matter on a fresh machine: `make mock` and `make test`.
+# Both create .venv and install the project (with its pinned dependencies) first.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+MOCK_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup mock test lint spec-check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+mock: setup
+	$(BIN)/xsolla-contract mock $(MOCK_ARGS)
+
+spec-check: setup
+	$(BIN)/xsolla-contract spec check
+
+test: setup
+	$(BIN)/xsolla-contract spec check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

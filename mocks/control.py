@@ -1,0 +1,153 @@
+"""The `/__mock__` control API and the mock's start state."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, request
+
+from . import domain
+from .auth import mint_token
+from .clock import iso, parse_datetime
+from .engine import ApiError, Engine
+
+if TYPE_CHECKING:
+    pass
+
+_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or an ISO 8601 duration such as `P1D`, `PT6H`, `P1DT30M`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value or ""))
+    if not match or not any(match.groupdict().values()):
+        raise ValueError(f"not a duration: {value!r} (use seconds or e.g. 'P1D', 'PT6H')")
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
+
+
+def initialise(engine: Engine, *, force: bool = False) -> None:
+    """Fill an empty store with the start state: fixtures, else a seeded project, else nothing."""
+    from .fixtures import load_fixtures, read_fixtures, seed_project
+
+    if not force and engine.store.export()["records"]:
+        return  # persistent state from an earlier run is kept
+    engine.store.clear()
+    engine.journal.clear()
+    config = engine.config
+    if config.fixtures:
+        load_fixtures(engine, read_fixtures(config.fixtures))
+    elif not config.empty and config.seed is not None:
+        seed_project(engine, config.seed)
+    engine.journal.clear()
+
+
+def _error(status: int, message: str) -> Response:
+    from .app import json_response
+
+    return json_response(ApiError(status, 1102, message).body(), status)
+
+
+def register(app: Flask, engine: Engine) -> None:
+    from .app import json_response
+
+    @app.post("/__mock__/reset")
+    def reset() -> Response:
+        initialise(engine, force=True)
+        return json_response({"status": "reset", "records": len(engine.store.export()["records"])})
+
+    @app.get("/__mock__/state")
+    def export_state() -> Response:
+        return json_response(engine.store.export())
+
+    @app.post("/__mock__/state")
+    def import_state() -> Response:
+        try:
+            engine.store.load(request.get_json(force=True, silent=False))
+        except Exception as exc:  # noqa: BLE001 - any malformed import is the caller's error
+            return _error(422, f"[0401-1102]: Unprocessable Entity. State not imported: {exc}")
+        return json_response({"status": "imported", "records": len(engine.store.export()["records"])})
+
+    @app.get("/__mock__/requests")
+    def journal() -> Response:
+        entries = engine.journal.entries()
+        if request.args.get("violations"):
+            entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
+        return json_response({"requests": entries})
+
+    @app.delete("/__mock__/requests")
+    def clear_journal() -> Response:
+        engine.journal.clear()
+        return Response(status=204)
+
+    @app.get("/__mock__/clock")
+    def get_clock() -> Response:
+        clock = engine.clock()
+        return json_response({"now": iso(clock.now()), "offset_seconds": clock.offset})
+
+    @app.post("/__mock__/clock")
+    def move_clock() -> Response:
+        data = request.get_json(force=True, silent=True) or {}
+        try:
+            if "set" in data:
+                moment = parse_datetime(data["set"])
+                if moment is None:
+                    raise ValueError(f"not an ISO 8601 date-time: {data['set']!r}")
+                now = engine.move_clock(to=moment)
+            elif "advance" in data:
+                now = engine.move_clock(seconds=parse_duration(data["advance"]))
+            elif data.get("reset"):
+                now = engine.move_clock(to=domain.datetime.now(domain.UTC))
+            else:
+                raise ValueError('send {"advance": seconds or "P1D"}, {"set": "2026-12-24T10:00:00+00:00"} or {"reset": true}')
+        except ValueError as exc:
+            return _error(422, f"[0401-1102]: Unprocessable Entity. {exc}")
+        return json_response({"now": iso(now), "offset_seconds": engine.clock().offset})
+
+    @app.post("/__mock__/orders/<int:order_id>")
+    def order_status(order_id: int) -> Response:
+        data = request.get_json(force=True, silent=True) or {}
+        status = data.get("status")
+        if status not in domain.ORDER_STATUSES:
+            return _error(422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(domain.ORDER_STATUSES)}")
+        project = int(data.get("project_id") or engine.config.project_id)
+        try:
+            order = engine.run(project, lambda ctx: _set_status(ctx, order_id, status))
+        except ApiError as exc:
+            return json_response(exc.body(), exc.status)
+        return json_response({"order_id": order_id, "status": order["status"]})
+
+    @app.post("/__mock__/users/<user>/grant")
+    def grant(user: str) -> Response:
+        data = request.get_json(force=True, silent=True) or {}
+        sku, quantity = data.get("sku"), data.get("quantity", 1)
+        if not isinstance(sku, str) or not isinstance(quantity, (int, float)) or quantity <= 0:
+            return _error(422, "[0401-1102]: Unprocessable Entity. send {\"sku\": \"...\", \"quantity\": n > 0}")
+        project = int(data.get("project_id") or engine.config.project_id)
+        engine.run(project, lambda ctx: domain.grant(ctx, sku, quantity, user))
+        return json_response(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
+
+    @app.get("/__mock__/users/<user>")
+    def user_state(user: str) -> Response:
+        project = int(request.args.get("project_id") or engine.config.project_id)
+        return json_response(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
+
+    @app.post("/__mock__/token")
+    def token() -> Response:
+        data = request.get_json(force=True, silent=True) or {}
+        user = data.get("user") or "user-1"
+        jwt = mint_token(str(user), project=data.get("project_id"), attributes=data.get("attributes"),
+                         ttl=int(data.get("ttl", 30 * 24 * 3600)), secret=engine.config.jwt_secret,
+                         email=data.get("email"))
+        return json_response({"token": jwt, "user": user})
+
+
+def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
+    order = ctx.get("order", order_id)
+    if order is None:
+        ctx.fail(404, 9001, "[0401-9001]: Order not found")
+    return domain.set_order_status(ctx, order, status)

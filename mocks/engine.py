@@ -1,0 +1,374 @@
+"""The mock's engine: one dispatcher for every operation of the spec. No Flask here.
+
+A request goes through the same steps whatever the operation:
+
+1. route: the spec's path templates (404 naming the nearest operations, 405 with Allow);
+2. authenticate with the operation's security alternatives (401/403);
+3. validate parameters and body against the spec (400/415/422, errorCode 1102);
+4. act, inside one store transaction: a named hook when the operation has one
+   (`hooks.HOOKS`), otherwise the generic action the resource table gives it
+   (list/create/read/update/patch/delete);
+5. render the result through the operation's response schema, check it, journal it.
+
+Resource-specific behaviour lives in the resource table (`resources.py`) and in
+named hooks (`hooks/`); nothing here knows about coupons or carts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NoReturn
+
+from faker import Faker
+
+from ..toolkit.spec import Operation, Spec
+from ..toolkit.validation import HttpRequest, HttpResponse, Validator
+from .auth import AuthConfig, AuthError, Principal, authenticate
+from .clock import CLOCK_KEY, Clock
+from .resources import Resource, ResourceTable
+from .shape import Shaper
+from .store import MemoryStore, Store, Transaction
+
+JSON = "application/json"
+
+
+class ApiError(Exception):
+    """An error answer in the service's format."""
+
+    def __init__(self, status: int, code: int, message: str, extended: Any = None):
+        self.status, self.code, self.message, self.extended = status, code, message, extended
+        super().__init__(message)
+
+    def body(self, transaction_id: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"errorCode": self.code, "errorMessage": self.message, "statusCode": self.status}
+        if transaction_id:
+            out["transactionId"] = transaction_id
+        if self.extended is not None:
+            out["errorMessageExtended"] = self.extended
+        return out
+
+
+@dataclass
+class MockConfig:
+    """Settings of one mock instance (the CLI flags and XSOLLA_MOCK_* variables)."""
+
+    project_id: int = 44056
+    merchant_id: int = 1000
+    api_key: str | None = None
+    jwt_secret: str | None = None
+    seed: int | None = 1
+    empty: bool = False
+    fixtures: str | None = None
+    latency_ms: int = 0
+    cors: bool = True
+    validate_responses: bool = True
+    journal_size: int = 500
+    catalog_cache_size: int = 256
+
+    @property
+    def auth(self) -> AuthConfig:
+        return AuthConfig(api_key=self.api_key, jwt_secret=self.jwt_secret, merchant_id=self.merchant_id)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None  # already shaped, or raw when `raw` is set
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    """What a hook or generic action gets: the request, the principal, the transaction."""
+
+    engine: Engine
+    op: Operation
+    principal: Principal
+    project_id: int
+    path: dict[str, Any]
+    query: dict[str, Any]
+    body: Any
+    headers: dict[str, str]
+    tx: Transaction
+    now: datetime
+    raw: bytes | None = None  # the request body as sent (for non-JSON bodies such as file uploads)
+
+    @property
+    def faker(self) -> Faker:
+        return self.engine.faker
+
+    @property
+    def locale(self) -> str:
+        return str(self.query.get("locale") or "en")
+
+    @property
+    def user_id(self) -> str:
+        if not self.principal.user_id:
+            self.fail(401, 1501, "[0401-1501]: Authorization failed: Provide authorization")
+        return self.principal.user_id
+
+    def fail(self, status: int, code: int, message: str, extended: Any = None) -> NoReturn:
+        raise ApiError(status, code, message, extended)
+
+    def reply(self, data: Any = None, status: int | None = None) -> Reply:
+        """Answer with the operation's (first) success status, shaped by its schema."""
+        status = status or (int(self.op.success_statuses[0]) if self.op.success_statuses else 200)
+        schema = self.op.response_schema(status)
+        if schema is None:
+            return Reply(status)
+        content = self.op.responses.get(str(status), {}).get("content") or {}
+        ctype = JSON if JSON in content else next(iter(content), JSON)
+        return Reply(status, self.engine.shaper.render(schema, data, self.locale), {"content-type": ctype})
+
+    def resource(self, name: str) -> Resource:
+        return self.engine.resources.by_name[name]
+
+    # store shortcuts, always scoped to the request's project
+    def get(self, kind: str, key: Any) -> Any:
+        return self.tx.get(self.project_id, kind, str(key))
+
+    def put(self, kind: str, key: Any, value: Any) -> None:
+        self.tx.put(self.project_id, kind, str(key), value)
+
+    def delete(self, kind: str, key: Any) -> bool:
+        return self.tx.delete(self.project_id, kind, str(key))
+
+    def values(self, kind: str) -> list[Any]:
+        return self.tx.values(self.project_id, kind)
+
+    def next_id(self, sequence: str) -> int:
+        return self.tx.next_id(self.project_id, sequence)
+
+    def user_state(self, kind: str, user: str | None = None) -> dict[str, Any]:
+        return self.get(kind, user or self.user_id) or {}
+
+    def save_user_state(self, kind: str, state: dict[str, Any], user: str | None = None) -> None:
+        self.put(kind, user or self.user_id, state)
+
+
+Hook = Callable[[Ctx], Reply]
+
+# Extra sections of GET /__mock__/users/<user>, registered by hook modules: name -> fn(ctx, user).
+USER_SUMMARIES: dict[str, Callable[[Ctx, str], Any]] = {}
+
+
+class Journal:
+    """The last requests the mock served, for tests and for frontend debugging."""
+
+    def __init__(self, size: int):
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class Engine:
+    def __init__(self, spec: Spec, store: Store | None = None, config: MockConfig | None = None):
+        from . import hooks  # registers the hooks
+
+        self.spec = spec
+        self.store = store or MemoryStore()
+        self.config = config or MockConfig()
+        self.validator = Validator(spec)
+        self.shaper = Shaper()
+        self.faker = Faker()
+        self.faker.seed_instance(self.config.seed if self.config.seed is not None else 0)
+        self.resources = ResourceTable(spec)
+        self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
+        self.journal = Journal(self.config.journal_size)
+        self.cache: dict[Any, Any] = {}
+        self._cache_lock = threading.Lock()
+        self.unserved = [op.operation_id for op in spec.operations.values()
+                         if op.operation_id not in self.hooks and self.resources.action_for(op) is None]
+
+    # ------------------------------------------------------------------ clock
+
+    def clock(self, tx: Transaction | None = None) -> Clock:
+        if tx is not None:
+            state = tx.get(*CLOCK_KEY) or {}
+        else:
+            with self.store.transaction() as t:
+                state = t.get(*CLOCK_KEY) or {}
+        return Clock(state.get("offset", 0.0))
+
+    def move_clock(self, *, seconds: float | None = None, to: datetime | None = None) -> datetime:
+        with self.store.transaction() as tx:
+            clock = self.clock(tx)
+            if to is not None:
+                clock.set(to)
+            if seconds:
+                clock.advance(seconds)
+            tx.put(*CLOCK_KEY, {"offset": clock.offset})
+        return clock.now()
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A derived view cached against the store generation (bounded LRU-ish)."""
+        full_key = (self.store.generation, key)
+        with self._cache_lock:
+            if full_key in self.cache:
+                return self.cache[full_key]
+        value = build()
+        with self._cache_lock:
+            if len(self.cache) >= self.config.catalog_cache_size:
+                self.cache.clear()
+            self.cache[full_key] = value
+        return value
+
+    # ---------------------------------------------------------------- serving
+
+    def handle(self, req: HttpRequest, template: str | None = None) -> HttpResponse:
+        started = time.perf_counter()
+        txid = uuid.uuid4().hex[:20]
+        path = self.validator.strip_base(req.path)
+        op: Operation | None = None
+        request_violations: list[str] = []
+        principal: Principal | None = None
+        try:
+            match = self.spec.find(req.method, path)
+            if match is None:
+                allowed = self.spec.methods_for(path)
+                if allowed:
+                    raise _MethodNotAllowed(allowed)
+                near = self.spec.nearest(req.method, path)
+                raise ApiError(404, 0, f"[0401-0000]: No operation matches {req.method} {path}" + (
+                    f"; nearest: {'; '.join(str(o) for o in near)}" if near else ""),
+                    {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]})
+            op = match.operation
+            raw_project = match.path_params.get("project_id")
+            project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
+            try:
+                principal = authenticate(op.security, req.headers, project_id, self.config.auth)
+            except AuthError as exc:
+                raise ApiError(exc.status, exc.code, exc.message) from None
+            result = self.validator.validate_request(req)
+            problems = [v for v in result.violations if v.kind != "security"]
+            if problems:
+                request_violations = [str(v) for v in problems]
+                raise self._request_error(problems)
+            reply = self._act(op, principal, project_id or 0, result, req)
+            response = self._encode(reply, txid)
+        except _MethodNotAllowed as exc:
+            body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(txid)
+            response = HttpResponse(405, {"content-type": JSON, "allow": ", ".join(exc.allowed)},
+                                    json.dumps(body).encode())
+        except ApiError as exc:
+            response = HttpResponse(exc.status, {"content-type": JSON}, json.dumps(exc.body(txid)).encode())
+        except Exception as exc:  # noqa: BLE001 - the mock never answers a bare 500
+            error = ApiError(500, 0, f"[0401-0500]: Internal mock error: {type(exc).__name__}: {exc}")
+            response = HttpResponse(500, {"content-type": JSON}, json.dumps(error.body(txid)).encode())
+            request_violations.append(f"internal error: {exc!r}")
+        response_violations: list[str] = []
+        if op is not None and self.config.validate_responses:
+            response_violations = [str(v) for v in self.validator.response_violations(op, response)]
+        self.journal.add({
+            "time": time.time(),
+            "method": req.method,
+            "path": req.path,
+            "query": req.query,
+            "operation": op.operation_id if op else None,
+            "status": response.status,
+            "user": principal.user_id if principal else None,
+            "request_violations": request_violations,
+            "response_violations": response_violations,
+            "transaction_id": txid,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        })
+        return response
+
+    def _request_error(self, problems) -> ApiError:
+        first = problems[0]
+        if first.kind == "request-content-type":
+            return ApiError(415, 1102, f"[0401-1102]: Unsupported Media Type. {first.message}")
+        if first.kind == "body" and first.expected == "JSON":
+            return ApiError(400, 1102, f"[0401-1102]: Bad Request. {first.message}")
+        extended = [{"property": _property(v.where), "message": v.message} for v in problems]
+        return ApiError(422, 1102, f"[0401-1102]: Unprocessable Entity. {first.message}", extended)
+
+    def _act(self, op: Operation, principal: Principal, project_id: int, result, req: HttpRequest) -> Reply:
+        body = self.shaper.normalize(op.request_schema, result.body) if result.body is not None else None
+        hook = self.hooks.get(op.operation_id)
+        with self.store.transaction() as tx:
+            ctx = Ctx(self, op, principal, project_id, result.path_params, result.query_params, body,
+                      req.headers, tx, self.clock(tx).now(), req.body)
+            if hook is not None:
+                return hook(ctx)
+            action = self.resources.action_for(op)
+            if action is None:  # every operation is served; this is a defect of the table
+                raise ApiError(500, 0, f"[0401-0500]: {op.operation_id} has no hook and no resource action")
+            resource, name = action
+            return getattr(resource, name)(ctx)
+
+    def _encode(self, reply: Reply, txid: str) -> HttpResponse:
+        headers = {"x-transaction-id": txid, **reply.headers}
+        if reply.body is None and reply.headers.get("content-type") is None:
+            return HttpResponse(reply.status, headers, b"")
+        headers.setdefault("content-type", JSON)
+        if headers["content-type"] != JSON and isinstance(reply.body, str):
+            return HttpResponse(reply.status, headers, reply.body.encode())
+        return HttpResponse(reply.status, headers, json.dumps(reply.body, ensure_ascii=False).encode())
+
+    # ------------------------------------------------------------- in process
+
+    def run(self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None) -> Any:
+        """Run domain code in one transaction outside any request (control API, fixtures)."""
+        with self.store.transaction() as tx:
+            ctx = Ctx(self, None, principal or Principal("admin", project_id=project_id),  # type: ignore[arg-type]
+                      project_id, {}, {}, None, {}, tx, self.clock(tx).now())
+            return fn(ctx)
+
+    def user_summary(self, ctx: Ctx, user: str) -> dict[str, Any]:
+        """What the control API shows of a user: inventory, orders, and each hook module's progress."""
+        orders = [o for o in ctx.values("order") if o.get("user") == user]
+        summary = {"user": user, "inventory": (ctx.get("inventory", user) or {"items": {}})["items"],
+                   "orders": [{k: o[k] for k in ("order_id", "status", "mode", "items")} for o in orders]}
+        for name, describe in USER_SUMMARIES.items():
+            summary[name] = describe(ctx, user)
+        return summary
+
+    def call(self, operation_id: str, *, path: Mapping[str, Any] | None = None, query: Mapping[str, Any] | None = None,
+             body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        """Serve one operation in process (fixtures and seeding go through here too)."""
+        op = self.spec.operation(operation_id)
+        url = op.path
+        for name, value in (path or {}).items():
+            url = url.replace("{" + name + "}", str(value))
+        query_list: list[tuple[str, str]] = []
+        for k, v in (query or {}).items():
+            for item in v if isinstance(v, list) else [v]:
+                query_list.append((k, str(item)))
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("content-type", JSON)
+        return self.handle(HttpRequest(op.method, url, query_list, hdrs, data))
+
+
+def _property(where: str) -> str:
+    """`request body /a/0/b` -> `body/a/0/b`; `query limit` -> `query.limit`."""
+    if where.startswith("request body"):
+        pointer = where[len("request body"):].strip()
+        return "body" + (pointer if pointer not in ("", "/") else "")
+    return where.replace(" ", ".")
+
+
+class _MethodNotAllowed(Exception):
+    def __init__(self, allowed: list[str]):
+        self.allowed = allowed

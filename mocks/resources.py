@@ -1,0 +1,346 @@
+"""The resource table and the generic actions it drives.
+
+A row names a resource by its collection path and item path(s) in the spec, the
+field that identifies a record and where that identifier comes from (the request
+body, or a per-project sequence). From the spec's methods on those paths the
+engine derives the generic action of each operation:
+
+    GET collection -> list      POST collection -> create
+    GET item       -> read      PUT item        -> update
+    PATCH item     -> patch     DELETE item     -> delete
+
+Several resources may share a store kind (every item type lives in `item`, so a
+SKU is unique across types) and tell their records apart with `match`. What a
+resource does beyond plain CRUD is a named hook (see `hooks/`), optionally
+`prepare` (normalize a record before it is stored) and `view` (derive the fields
+a response shows from a stored record).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .clock import iso
+
+if TYPE_CHECKING:
+    from ..toolkit.spec import Operation, Spec
+    from .engine import Ctx, Reply
+
+P = "/v2/project/{project_id}"
+P3 = "/v3/project/{project_id}"
+
+# Record transforms by name, filled in by the hook modules: prepare(ctx, record, old) / view(ctx, record).
+TRANSFORMS: dict[str, Callable[..., Any]] = {}
+
+
+@dataclass
+class Resource:
+    name: str
+    kind: str
+    collection: str | None
+    items: tuple[str, ...]
+    key: str  # record field holding the identifier
+    id_source: str = "body"  # body | sequence | singleton
+    sequence: str | None = None  # for id_source=sequence
+    match: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    extra_ids: Mapping[str, str] = field(default_factory=dict)  # record field -> sequence (item_id, promotion_id)
+    lookup: Mapping[str, str] = field(default_factory=dict)  # path param -> record field, when not `key`
+    aliases: Mapping[str, str] = field(default_factory=dict)  # response field -> record field
+    not_found: tuple[int, str] = (404, "Not found")  # errorCode, message ({key} is replaced)
+    duplicate: tuple[int, str] = (1102, "[0401-1102]: Unprocessable Entity. {key} already exists")
+    parent: tuple[str, str] | None = None  # (parent resource, path param naming the parent)
+    prepare: str | None = None
+    view: str | None = None
+    list_order: str | None = None  # record field to sort lists by (then creation order)
+
+    # ---------------------------------------------------------------- records
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        for k, v in self.match.items():
+            if callable(v):
+                if not v(record.get(k)):
+                    return False
+            elif record.get(k) != v:
+                return False
+        return True
+
+    def all(self, ctx: Ctx, parent_key: Any = None) -> list[dict[str, Any]]:
+        records = [r for r in ctx.values(self.kind) if self.matches(r)]
+        if self.parent is not None:
+            records = [r for r in records if r.get("_parent") == str(parent_key)]
+        if self.list_order:
+            records.sort(key=lambda r: (r.get(self.list_order) is None, r.get(self.list_order) or 0))
+        return records
+
+    def store_key(self, key: Any, parent_key: Any = None) -> str:
+        return f"{parent_key}/{key}" if self.parent is not None else str(key)
+
+    def parent_key(self, ctx: Ctx) -> Any:
+        if self.parent is None:
+            return None
+        parent_name, param = self.parent
+        parent = ctx.resource(parent_name)
+        key = ctx.path[param]
+        if parent.get(ctx, key) is None:
+            parent.missing(ctx, key)
+        return key
+
+    def get(self, ctx: Ctx, key: Any, parent_key: Any = None) -> dict[str, Any] | None:
+        record = ctx.get(self.kind, self.store_key(key, parent_key))
+        return record if record is not None and self.matches(record) else None
+
+    def find(self, ctx: Ctx) -> dict[str, Any]:
+        """The record the request's path names (404 when there is none)."""
+        parent_key = self.parent_key(ctx)
+        for param, value in ctx.path.items():
+            if param == "project_id" or (self.parent and param == self.parent[1]):
+                continue
+            record_field = self.lookup.get(param)
+            if record_field and record_field != self.key:
+                found = next((r for r in self.all(ctx, parent_key) if r.get(record_field) == value), None)
+            else:
+                found = self.get(ctx, value, parent_key)
+            if found is None:
+                self.missing(ctx, value)
+            return found
+        if self.id_source == "singleton":
+            found = self.get(ctx, self.key)
+            if found is None:
+                self.missing(ctx, self.key)
+            return found
+        raise LookupError(f"{self.name}: no identifier in the path")
+
+    def missing(self, ctx: Ctx, key: Any) -> None:
+        code, message = self.not_found
+        ctx.fail(404, code, message.replace("{key}", str(key)))
+
+    def save(self, ctx: Ctx, record: dict[str, Any], parent_key: Any = None) -> None:
+        ctx.put(self.kind, self.store_key(record[self.key], parent_key), record)
+
+    def to_view(self, ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(record)
+        for alias, source in self.aliases.items():
+            if source in out and alias not in out:
+                out[alias] = out[source]
+        if self.view:
+            out = TRANSFORMS[self.view](ctx, out, self)
+        return out
+
+    def build(self, ctx: Ctx, body: Mapping[str, Any], old: Mapping[str, Any] | None,
+              parent_key: Any = None) -> dict[str, Any]:
+        """A record from a request body: defaults, identifiers, server fields, `prepare`."""
+        record: dict[str, Any] = copy.deepcopy(dict(self.defaults)) if old is None else {}
+        record.update(copy.deepcopy(dict(body)))
+        record.update({k: v for k, v in self.match.items() if not callable(v)})
+        if old is not None:  # identifiers and server-side fields survive a replace
+            for k, v in old.items():
+                if k.startswith("_") or k in self.extra_ids or k == self.key:
+                    record[k] = v
+        else:
+            record["_created"] = iso(ctx.now)
+            for record_field, sequence in self.extra_ids.items():
+                record.setdefault(record_field, ctx.next_id(sequence))
+        if parent_key is not None:
+            record["_parent"] = str(parent_key)
+        record["_updated"] = iso(ctx.now)
+        if self.prepare:
+            record = TRANSFORMS[self.prepare](ctx, record, old)
+        return record
+
+    # ---------------------------------------------------------------- actions
+
+    def list(self, ctx: Ctx) -> Reply:
+        return paged_reply(ctx, [self.to_view(ctx, r) for r in self.all(ctx, self.parent_key(ctx))])
+
+    def create(self, ctx: Ctx) -> Reply:
+        parent_key = self.parent_key(ctx)
+        body = dict(ctx.body or {})
+        if self.id_source == "sequence":
+            body[self.key] = ctx.next_id(self.sequence or self.kind)
+        elif self.id_source == "singleton":
+            body[self.key] = self.key
+        key = body.get(self.key)
+        if self.id_source != "sequence" and ctx.get(self.kind, self.store_key(key, parent_key)) is not None:
+            code, message = self.duplicate
+            ctx.fail(422, code, message.replace("{key}", f"{self.key} {key!r}"))
+        record = self.build(ctx, body, None, parent_key)
+        self.save(ctx, record, parent_key)
+        return ctx.reply(self.to_view(ctx, record))
+
+    def read(self, ctx: Ctx) -> Reply:
+        return ctx.reply(self.to_view(ctx, self.find(ctx)))
+
+    def update(self, ctx: Ctx) -> Reply:
+        old = self.find(ctx)
+        parent_key = self.parent_key(ctx)
+        record = self.build(ctx, dict(ctx.body or {}), old, parent_key)
+        self.save(ctx, record, parent_key)
+        return ctx.reply(self.to_view(ctx, record))
+
+    def patch(self, ctx: Ctx) -> Reply:
+        old = self.find(ctx)
+        merged = {k: v for k, v in old.items() if not k.startswith("_")}
+        merged.update(ctx.body or {})
+        record = self.build(ctx, merged, old, self.parent_key(ctx))
+        self.save(ctx, record, self.parent_key(ctx))
+        return ctx.reply(self.to_view(ctx, record))
+
+    def delete(self, ctx: Ctx) -> Reply:
+        record = self.find(ctx)
+        ctx.delete(self.kind, self.store_key(record[self.key], self.parent_key(ctx)))
+        return ctx.reply(None)
+
+
+def paged_reply(ctx: Ctx, records: list[Any], *, extra: Mapping[str, Any] | None = None) -> Reply:
+    """Answer a list operation: limit/offset paging and whatever envelope its schema has."""
+    total = len(records)
+    offset = int(ctx.query.get("offset") or 0)
+    limit_param = next((p for p in ctx.op.parameters if p.get("name") == "limit"), None)
+    limit = ctx.query.get("limit")
+    if limit is None:
+        limit = ((limit_param or {}).get("schema") or {}).get("default") or total or 1
+    page = records[offset: offset + int(limit)]
+    status = int(ctx.op.success_statuses[0])
+    schema = ctx.engine.shaper.merged(ctx.op.response_schema(status) or {})
+    if schema.get("type") == "array":
+        return ctx.reply(page)
+    props = schema.get("properties") or {}
+    array_field = next((n for n, s in props.items() if ctx.engine.shaper.merged(s).get("type") == "array"), "items")
+    data: dict[str, Any] = {array_field: page}
+    envelope = {
+        "has_more": offset + len(page) < total,
+        "total_items_count": total,
+        "total_count": total,
+        "total": total,
+        "count": total,
+        "total_promotions_count": total,
+        "active_promotions_count": sum(1 for r in records if isinstance(r, Mapping) and r.get("is_enabled")),
+        "inactive_promotions_count": sum(1 for r in records if isinstance(r, Mapping) and not r.get("is_enabled")),
+    }
+    data.update({k: v for k, v in envelope.items() if k in props and k != array_field})
+    data.update(extra or {})
+    return ctx.reply(data)
+
+
+def _not(value: Any) -> Callable[[Any], bool]:
+    return lambda v: v != value
+
+
+# ------------------------------------------------------------------ the table
+
+PROMOTION_IDS = {"promotion_id": "promotion"}
+
+RESOURCES: list[Resource] = [
+    # LiveOps: promotions. Every promotion also gets a numeric promotion_id (one sequence).
+    Resource("coupon", "coupon", f"{P3}/admin/coupon", (f"{P3}/admin/coupon/{{external_id}}",), "external_id",
+             defaults={"is_enabled": False}, extra_ids=PROMOTION_IDS, view="promotion_view",
+             not_found=(9802, "[0401-9802]: Coupon not found")),
+    Resource("promo_code", "promo_code", f"{P3}/admin/promocode", (f"{P3}/admin/promocode/{{external_id}}",),
+             "external_id", defaults={"is_enabled": False}, extra_ids=PROMOTION_IDS, view="promotion_view",
+             not_found=(9802, "[0401-9802]: Promo code not found")),
+    Resource("unique_offer", "unique_offer", f"{P3}/admin/unique_catalog_offer",
+             (f"{P3}/admin/unique_catalog_offer/{{external_id}}",), "external_id", defaults={"is_enabled": False},
+             extra_ids=PROMOTION_IDS, view="promotion_view",
+             not_found=(9802, "[0401-9802]: Unique catalog offer not found")),
+    Resource("discount", "discount", f"{P3}/admin/promotion/item", (f"{P3}/admin/promotion/{{promotion_id}}/item",),
+             "id", id_source="sequence", sequence="promotion", defaults={"is_enabled": False},
+             lookup={"promotion_id": "id"}, aliases={"promotion_id": "id"}, view="promotion_view",
+             not_found=(9502, "[0401-9502]: Can not find promotion with ID = {key}")),
+    Resource("bonus", "bonus", f"{P3}/admin/promotion/bonus", (f"{P3}/admin/promotion/{{promotion_id}}/bonus",),
+             "id", id_source="sequence", sequence="promotion", defaults={"is_enabled": False},
+             lookup={"promotion_id": "id"}, aliases={"promotion_id": "id"}, view="promotion_view",
+             not_found=(9502, "[0401-9502]: Can not find promotion with ID = {key}")),
+    Resource("filter_rule", "filter_rule", f"{P}/admin/user/attribute/rule", (f"{P}/admin/user/attribute/rule/{{rule_id}}",),
+             "id", id_source="sequence", sequence="filter_rule", lookup={"rule_id": "id"}, aliases={"rule_id": "id"},
+             not_found=(4001, "[0401-4001]: Rule with id = {key} not found")),
+    # LiveOps: value points and chains
+    Resource("value_point", "item", f"{P}/admin/items/value_points", (f"{P}/admin/items/value_points/sku/{{item_sku}}",),
+             "sku", match={"type": "value_point"}, extra_ids={"item_id": "item"}, defaults={"is_enabled": True},
+             view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("reward_chain", "reward_chain", f"{P3}/admin/reward_chain", (f"{P3}/admin/reward_chain/id/{{reward_chain_id}}",),
+             "reward_chain_id", id_source="sequence", sequence="reward_chain", prepare="chain_prepare",
+             view="chain_view", list_order="order", not_found=(9901, "[0401-4001]: Reward chain not found")),
+    Resource("daily_chain", "daily_chain", f"{P}/admin/daily_chain", (f"{P}/admin/daily_chain/id/{{daily_chain_id}}",),
+             "id", id_source="sequence", sequence="daily_chain", lookup={"daily_chain_id": "id"},
+             aliases={"daily_chain_id": "id"}, prepare="chain_prepare", view="chain_view", list_order="order",
+             not_found=(6201, "[0401-6201]: Chain not found")),
+    Resource("offer_chain", "offer_chain", f"{P}/admin/offer_chain", (f"{P}/admin/offer_chain/id/{{offer_chain_id}}",),
+             "id", id_source="sequence", sequence="offer_chain", lookup={"offer_chain_id": "id"},
+             aliases={"offer_chain_id": "id"}, prepare="chain_prepare", view="chain_view", list_order="order",
+             not_found=(6201, "[0401-6201]: Chain not found")),
+    Resource("upsell", "upsell", f"{P}/admin/items/upsell", (f"{P}/admin/items/upsell",), "upsell",
+             id_source="singleton", defaults={"is_enabled": False},
+             not_found=(9901, "[0401-4001]: Upsell is not configured for this project")),
+    # Catalog: every item type is a record of kind `item`, so SKUs and item ids are project-wide.
+    Resource("virtual_item", "item", f"{P}/admin/items/virtual_items", (f"{P}/admin/items/virtual_items/sku/{{item_sku}}",),
+             "sku", match={"type": "virtual_good"}, extra_ids={"item_id": "item"}, prepare="item_prepare",
+             view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("virtual_currency", "item", f"{P}/admin/items/virtual_currency",
+             (f"{P}/admin/items/virtual_currency/sku/{{virtual_currency_sku}}",), "sku",
+             match={"type": "virtual_currency"}, extra_ids={"item_id": "item"}, prepare="item_prepare",
+             view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("currency_package", "item", f"{P}/admin/items/virtual_currency/package",
+             (f"{P}/admin/items/virtual_currency/package/sku/{{item_sku}}",), "sku",
+             match={"type": "bundle", "bundle_type": "virtual_currency_package"}, extra_ids={"item_id": "item"},
+             prepare="item_prepare", view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("bundle", "item", f"{P}/admin/items/bundle", (f"{P}/admin/items/bundle/sku/{{sku}}",), "sku",
+             match={"type": "bundle", "bundle_type": _not("virtual_currency_package")},
+             defaults={"bundle_type": "standard"}, extra_ids={"item_id": "item"}, prepare="item_prepare",
+             view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("game", "item", f"{P}/admin/items/game",
+             (f"{P}/admin/items/game/id/{{item_id}}", f"{P}/admin/items/game/sku/{{item_sku}}"), "sku",
+             match={"type": "unit"}, extra_ids={"item_id": "item"}, lookup={"item_id": "item_id", "item_sku": "sku"},
+             prepare="item_prepare", view="item_admin_view", list_order="order",
+             not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found")),
+    Resource("group", "group", f"{P}/admin/items/groups", (f"{P}/admin/items/groups/{{external_id}}",), "external_id",
+             extra_ids={"id": "group"}, defaults={"is_enabled": True}, view="group_view", list_order="order",
+             not_found=(4403, "[0401-4403]: Item group not found")),
+    Resource("attribute", "attribute", f"{P}/admin/attribute", (f"{P}/admin/attribute/{{external_id}}",),
+             "external_id", view="attribute_view", not_found=(9901, "[0401-9901]: Attribute not found.")),
+    Resource("attribute_value", "attribute_value", f"{P}/admin/attribute/{{external_id}}/value",
+             (f"{P}/admin/attribute/{{external_id}}/value/{{value_external_id}}",), "external_id",
+             parent=("attribute", "external_id"), lookup={"value_external_id": "external_id"},
+             not_found=(9906, "[0401-9906]: Attribute value not found."),
+             duplicate=(9907, "[0401-9907]: The attribute value already exists.")),
+    Resource("region", "region", f"{P}/admin/region", (f"{P}/admin/region/{{region_id}}",), "id",
+             id_source="sequence", sequence="region", lookup={"region_id": "id"}, aliases={"region_id": "id"},
+             not_found=(1600, "[0401-1600]: Region not found")),
+]
+
+_GENERIC = {("collection", "GET"): "list", ("collection", "POST"): "create", ("item", "GET"): "read",
+            ("item", "PUT"): "update", ("item", "PATCH"): "patch", ("item", "DELETE"): "delete"}
+
+
+class ResourceTable:
+    """Binds the rows to the spec: which generic action serves which operation."""
+
+    def __init__(self, spec: Spec, rows: list[Resource] | None = None):
+        self.by_name = {r.name: r for r in rows or RESOURCES}
+        self._actions: dict[str, tuple[Resource, str]] = {}
+        templates = {op.path for op in spec.operations.values()}
+        for resource in self.by_name.values():
+            for path in [resource.collection, *resource.items]:
+                if path and path not in templates:
+                    raise ValueError(f"resource {resource.name}: {path} is not a path of the spec")
+        for op in spec.operations.values():
+            for resource in self.by_name.values():
+                place = "collection" if op.path == resource.collection else "item" if op.path in resource.items else None
+                if resource.id_source == "singleton" and place:
+                    name = {"GET": "read", "POST": "create", "PUT": "update", "DELETE": "delete"}.get(op.method)
+                else:
+                    name = _GENERIC.get((place, op.method)) if place else None
+                if name:
+                    self._actions[op.operation_id] = (resource, name)
+                    break
+
+    def action_for(self, op: Operation) -> tuple[Resource, str] | None:
+        return self._actions.get(op.operation_id)

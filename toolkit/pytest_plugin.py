@@ -1,0 +1,1 @@
+"""pytest plugin for client projects (fixtures come with the plugin work)."""
