@@ -27,6 +27,15 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(scope="session")
+def reference() -> Path:
+    """../shared/reference (operation lists, documented errors), beside the repository in CI."""
+    path = SHARED / "reference"
+    if not path.is_dir():
+        pytest.skip("../shared/reference is not beside the repository")
+    return path
+
+
+@pytest.fixture(scope="session")
 def spec() -> Spec:
     return Spec.from_path()
 

@@ -129,8 +129,11 @@ def mock_cmd(host: str, port: int, seed: int, state: str, fixtures: str | None, 
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
     click.echo(f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  (reset, state, requests, clock, orders, token)")
+    import signal
+
     from waitress import serve
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
 
 
@@ -154,6 +157,113 @@ def token_cmd(user: str, project: int | None, attrs: tuple[str, ...], ttl: int, 
         attributes[key] = int(value) if value.lstrip("-").isdigit() else value
     click.echo(mint_token(user, project=project, attributes=attributes or None, ttl=ttl, secret=jwt_secret,
                           email=email))
+
+
+# ------------------------------------------------------------------------ fuzz
+
+
+@main.command("fuzz")
+@click.option("--base-url", help="Server to test, e.g. https://store.xsolla.com/api or http://127.0.0.1:8080/api")
+@click.option("--app", type=click.Choice(["mock"]), help="Test the mock in this process (no socket).")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
+@click.option("--auth-basic", help="PROJECT_ID:API_KEY for admin calls (env XSOLLA_BASIC).")
+@click.option("--token", help="User JWT for client calls (env XSOLLA_TOKEN; minted for the mock when absent).")
+@click.option("--include-tag", "tags", multiple=True, help="Only operations with this tag (repeatable).")
+@click.option("--operation", "operations", multiple=True, help="Only this operationId (repeatable).")
+@click.option("--max-examples", default=10, show_default=True, type=int, help="Cases per operation and phase.")
+@click.option("--seed", type=int, help="Seed for reproducible runs.")
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--stateful", is_flag=True, help="Also run stateful sequences through the spec's links.")
+@click.option("--negative", is_flag=True, help="Also generate invalid data (must be rejected).")
+@click.option("--read-only", is_flag=True, help="Only GET operations (safe for a shared sandbox).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Directory for schemathesis reports.")
+@click.option("--max-failures", type=int, help="Stop after this many failures.")
+def fuzz_cmd(base_url: str | None, app: str | None, spec_path: str | None, auth_basic: str | None, token: str | None,
+             tags: tuple[str, ...], operations: tuple[str, ...], max_examples: int, seed: int | None, workers: int,
+             stateful: bool, negative: bool, read_only: bool, junit_path: str | None, report_dir: str | None,
+             max_failures: int | None) -> None:
+    """Property-based and stateful contract tests (schemathesis) against the mock or any server."""
+    from .fuzz import Credentials, FuzzOptions, run_fuzz
+
+    try:
+        credentials = Credentials.from_env(auth_basic, token)
+        options = FuzzOptions(base_url=base_url, app=app, spec_path=spec_path, credentials=credentials,
+                              include_tags=tags, operations=operations, max_examples=max_examples, seed=seed,
+                              workers=workers, stateful=stateful, negative=negative, read_only=read_only,
+                              junit=junit_path, report_dir=report_dir, max_failures=max_failures)
+        code, coverage, selected = run_fuzz(options)
+    except (ValueError, ContractError) as exc:
+        click.echo(f"fuzz: {exc}", err=True)
+        sys.exit(2)
+    from .spec import Spec
+
+    click.echo(coverage.summary(Spec.from_path(spec_path), selected))
+    failures = sum(sum(c.values()) for c in coverage.failures.values())
+    sys.exit(1 if (code or failures) else 0)
+
+
+# -------------------------------------------------------------- validate, proxy
+
+
+@main.command("validate")
+@click.argument("traffic", type=click.Path(exists=True, dir_okay=False))
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--all-entries", is_flag=True, help="Also check entries whose path is not /v2/... or /v3/...")
+def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fmt: str, all_entries: bool) -> None:
+    """Validate every request/response pair of a HAR file. Exit 1 on any violation."""
+    import json
+
+    from .har import HarError, read_har, validate_pairs
+    from .junit import write_junit
+    from .validation import Validator
+
+    validator = Validator(_load(spec_path))
+    try:
+        pairs = read_har(traffic)
+    except HarError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    report = validate_pairs(validator, pairs, only_api=not all_entries)
+    click.echo(json.dumps(report.as_dict(), indent=1) if fmt == "json" else report.text())
+    if junit_path:
+        cases = [(op, report.exchanges[op], [f"entry {i}: {v.where}: {v.message}"
+                                             for i, v in report.by_operation.get(op, [])])
+                 for op in sorted(report.exchanges)]
+        if report.unmatched:
+            cases.append(("(no operation)", len(report.unmatched), [f"entry {i}: {m}" for i, m in report.unmatched]))
+        write_junit(junit_path, "xsolla-contract validate", cases)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("proxy")
+@click.option("--upstream", required=True, help="Base URL to forward to, e.g. https://store.xsolla.com/api")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--strict", is_flag=True, help="Answer requests that break the contract with 422 instead of forwarding.")
+@click.option("--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file.")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
+@click.option("--threads", default=8, show_default=True, type=int)
+def proxy_cmd(upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None,
+              threads: int) -> None:
+    """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
+    from waitress import serve
+
+    from .proxy import ValidatingProxy
+    from .validation import Validator
+
+    import signal
+
+    proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # flush the HAR file on a polite stop too
+    click.echo(f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
+               f"report: http://{host}:{port}/__proxy__/report")
+    try:
+        serve(proxy, host=host, port=port, threads=threads, ident="xsolla-contract-proxy", _quiet=True)
+    finally:
+        proxy.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

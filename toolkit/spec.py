@@ -298,7 +298,7 @@ def validation_problems(document: Mapping[str, Any]) -> list[Problem]:
     problems = []
     for error in validator_cls(document).iter_errors():
         where = " -> ".join(str(p) for p in error.absolute_path) or "(document root)"
-        problems.append(Problem(where, error.message))
+        problems.append(Problem(where, error.message.strip().splitlines()[0]))
     return problems
 
 

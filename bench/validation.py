@@ -1,0 +1,110 @@
+"""Request+response pairs validated per second, on one core.
+
+Two representative exchanges: a client catalog list (get-virtual-items, 50 items
+with prices, groups, attributes and limits) and an admin create
+(admin-create-virtual-item). Compared: openapi-core with one cached `OpenAPI`
+object (its werkzeug adapters), and our `Validator` (same schemas and messages,
+compiled per operation).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any
+
+from xsolla_contract.toolkit.spec import Spec
+from xsolla_contract.toolkit.validation import HttpRequest, HttpResponse, Validator
+
+
+def catalog_item(n: int) -> dict[str, Any]:
+    return {
+        "item_id": n, "sku": f"sword_{n}", "type": "virtual_good", "name": f"Sword {n}",
+        "description": "A sharp blade forged in dragon fire.", "image_url": f"https://cdn.example.com/sword_{n}.png",
+        "groups": [{"external_id": "weapons", "name": "Weapons"}],
+        "attributes": [{"external_id": "rarity", "name": "Rarity", "values": [{"external_id": "epic", "value": "Epic"}]}],
+        "is_free": False, "price": {"amount": "8.99", "amount_without_discount": "9.99", "currency": "USD"},
+        "virtual_prices": [{"sku": "gold", "item_id": 1, "amount": 90, "amount_without_discount": 100,
+                            "is_default": True, "name": "Gold", "type": "virtual_currency"}],
+        "can_be_bought": True, "limits": {"per_user": {"total": 5, "available": 4}, "per_item": None},
+        "periods": [], "promotions": [{"name": "Weekend sale", "date_start": None, "date_end": None,
+                                       "discount": {"percent": "10.00", "value": None}, "bonus": []}],
+        "vp_rewards": [], "virtual_item_type": "consumable",
+        "inventory_options": {"consumable": {"usages_count": 1}, "expiration_period": None},
+    }
+
+
+def exchanges(spec: Spec) -> dict[str, tuple[HttpRequest, HttpResponse]]:
+    token = "Bearer " + ".".join(["eyJhbGciOiJIUzI1NiJ9", "eyJzdWIiOiJ1In0", "c2ln"])
+    list_body = json.dumps({"has_more": True, "items": [catalog_item(n) for n in range(1, 51)]}).encode()
+    create = spec.operation("admin-create-virtual-item")
+    body = copy.deepcopy(create.request_body["content"]["application/json"]["example"])
+    return {
+        "catalog list (50 items)": (
+            HttpRequest("GET", "/v2/project/44056/items/virtual_items", [("limit", "50"), ("locale", "en")],
+                        {"authorization": token}),
+            HttpResponse(200, {"content-type": "application/json"}, list_body)),
+        "admin create": (
+            HttpRequest("POST", "/v2/project/44056/admin/items/virtual_items", [],
+                        {"authorization": "Basic NDQwNTY6a2V5", "content-type": "application/json"},
+                        json.dumps(body).encode()),
+            HttpResponse(201, {"content-type": "application/json"}, json.dumps({"sku": body["sku"]}).encode())),
+    }
+
+
+def _rate(fn, seconds: float = 2.0) -> float:
+    fn()  # warm up (compiles, caches)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def openapi_core_pair(spec: Spec, request: HttpRequest, response: HttpResponse):
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request, Response
+
+    openapi = spec.openapi  # one cached OpenAPI object
+
+    def run() -> None:
+        env = EnvironBuilder(path=request.path, method=request.method, query_string=request.query,
+                             headers=request.headers, data=request.body, base_url="http://127.0.0.1/").get_environ()
+        req = WerkzeugOpenAPIRequest(Request(env))
+        resp = WerkzeugOpenAPIResponse(Response(response.body, status=response.status, headers=response.headers))
+        openapi.validate_request(req)
+        openapi.validate_response(req, resp)
+
+    return run
+
+
+def run(seconds: float = 2.0) -> dict[str, dict[str, float]]:
+    from xsolla_contract.toolkit import _schema
+
+    spec = Spec.from_path()
+    validator = Validator(spec)
+    fast_path, _schema.jsonschema_rs = _schema.jsonschema_rs, None
+    try:
+        pure = Validator(spec)  # per-operation plans, but OAS30Validator for every check
+        for request, response in exchanges(spec).values():
+            pure.validate_response(request, response)  # build the plans without the compiled fast path
+    finally:
+        _schema.jsonschema_rs = fast_path
+    results = {}
+    for name, (request, response) in exchanges(spec).items():
+        ours = validator.validate_response(request, response)
+        assert not [v for v in ours.violations if v.kind != "security"], ours.violations
+        results[name] = {
+            "openapi_core": _rate(openapi_core_pair(spec, request, response), seconds),
+            "plans_only": _rate(lambda r=request, s=response: pure.validate_response(r, s), seconds),
+            "ours": _rate(lambda r=request, s=response: validator.validate_response(r, s), seconds),
+        }
+    return results
+
+
+if __name__ == "__main__":
+    for name, r in run().items():
+        print(f"{name:26} openapi-core {r['openapi_core']:8.0f}   per-operation plans {r['plans_only']:8.0f}   "
+              f"plans + compiled checks {r['ours']:8.0f} pairs/s ({r['ours'] / r['openapi_core']:.0f}x)")

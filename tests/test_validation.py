@@ -1,0 +1,139 @@
+"""The validation library: each kind of violation, each adapter, and the raising variant."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+import requests
+
+from xsolla_contract.toolkit.spec import Spec
+from xsolla_contract.toolkit.validation import ContractViolation, HttpRequest, HttpResponse, Validator
+
+ADMIN = "Basic " + base64.b64encode(b"44056:key").decode()
+ITEMS = "/v2/project/44056/admin/items/virtual_items"
+JSON = {"content-type": "application/json"}
+
+
+def item_body(**extra: object) -> dict:
+    return {"sku": "sword_1", "name": {"en": "Sword"}, **extra}
+
+
+@pytest.fixture(scope="module")
+def v(spec: Spec) -> Validator:
+    return Validator(spec)
+
+
+def kinds(result) -> list[str]:
+    return [x.kind for x in result.violations]
+
+
+def test_a_valid_exchange_has_no_violations(v: Validator) -> None:
+    result = v.validate({"method": "POST", "url": f"https://store.xsolla.com/api{ITEMS}",
+                         "headers": {"Authorization": ADMIN, **JSON}, "json": item_body()},
+                        {"status": 201, "headers": JSON, "json": {"sku": "sword_1"}})
+    assert result.ok and result.operation.operation_id == "admin-create-virtual-item"
+
+
+def test_request_matching_no_operation(v: Validator) -> None:
+    result = v.validate_request({"method": "GET", "url": "/v2/project/44056/admin/items/virtual_itemz"})
+    assert kinds(result) == ["no-operation"]
+    assert "nearest: admin-get-virtual-items-list" in result.violations[0].message
+    wrong_method = v.validate_request({"method": "PATCH", "url": ITEMS})
+    assert "PATCH is not allowed" in wrong_method.violations[0].message
+
+
+def test_missing_and_wrong_credentials(v: Validator) -> None:
+    assert kinds(v.validate_request({"method": "GET", "url": ITEMS})) == ["security"]
+    bearer = v.validate_request({"method": "GET", "url": ITEMS, "headers": {"Authorization": "Bearer x.y.z"}})
+    assert bearer.violations[0].kind == "security" and "not a Basic credential" in bearer.violations[0].message
+    assert v.validate_request({"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}}).ok
+
+
+def test_parameter_violations_name_the_parameter(v: Validator) -> None:
+    result = v.validate_request({"method": "GET", "url": f"{ITEMS}?limit=500&offset=-1",
+                                 "headers": {"Authorization": ADMIN}})
+    where = {x.where for x in result.violations}
+    assert where == {"query limit", "query offset"}
+    not_int = v.validate_request({"method": "GET", "url": "/v2/project/abc/admin/items/virtual_items",
+                                  "headers": {"Authorization": ADMIN}})
+    assert not_int.violations[0].where == "path project_id" and not_int.violations[0].actual == "abc"
+
+
+def test_body_violations_point_into_the_body(v: Validator) -> None:
+    result = v.validate_request({"method": "POST", "url": ITEMS, "headers": {"Authorization": ADMIN, **JSON},
+                                 "json": item_body(prices=[{"amount": 5, "currency": "dollars"}])})
+    violation = result.violations[0]
+    assert violation.kind == "body" and violation.where == "request body /prices/0/currency"
+    assert violation.actual == '"dollars"' and "does not match" in violation.message
+    assert violation.operation == "admin-create-virtual-item"
+
+
+def test_request_content_type_and_missing_body(v: Validator) -> None:
+    wrong = v.validate_request({"method": "POST", "url": ITEMS,
+                                "headers": {"Authorization": ADMIN, "content-type": "text/plain"}, "body": "x"})
+    assert kinds(wrong) == ["request-content-type"]
+    empty = v.validate_request({"method": "POST", "url": ITEMS, "headers": {"Authorization": ADMIN}})
+    assert kinds(empty) == ["body"] and "required" in empty.violations[0].message
+
+
+def test_undocumented_status(v: Validator) -> None:
+    result = v.validate({"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
+                        {"status": 418, "headers": JSON, "json": {}})
+    assert kinds(result) == ["status"] and "418 is not documented" in result.violations[0].message
+
+
+def test_undocumented_response_content_type(v: Validator) -> None:
+    result = v.validate({"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
+                        {"status": 200, "headers": {"content-type": "text/html"}, "body": "<html/>"})
+    assert kinds(result) == ["response-content-type"]
+
+
+def test_response_body_against_its_schema(v: Validator) -> None:
+    result = v.validate({"method": "GET", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
+                        {"status": 200, "headers": JSON, "json": {"sku": "sword_1", "is_enabled": "yes"}})
+    assert [(x.kind, x.where) for x in result.violations] == [("response-body", "response 200 body /is_enabled")]
+    body_on_204 = v.validate({"method": "DELETE", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
+                             {"status": 204, "body": "oops"})
+    assert kinds(body_on_204) == ["response-body"]
+
+
+def test_error_bodies_are_checked_too(v: Validator) -> None:
+    result = v.validate({"method": "GET", "url": f"{ITEMS}/sku/x", "headers": {"Authorization": ADMIN}},
+                        {"status": 404, "headers": JSON, "json": {"message": "not found"}})
+    assert {x.where for x in result.violations} == {"response 404 body /"}
+
+
+def test_raising_variant_is_an_assertion_error_with_a_title(v: Validator) -> None:
+    result = v.validate({"method": "GET", "url": ITEMS}, {"status": 418, "body": ""})
+    with pytest.raises(AssertionError) as caught:
+        result.raise_for_violations()
+    assert isinstance(caught.value, ContractViolation)
+    assert caught.value.title.startswith("admin-get-virtual-items-list (GET /v2/project/{project_id}/admin/items/"
+                                         "virtual_items): 2 contract violations")
+    assert "status 418 is not documented" in str(caught.value)
+
+
+def test_adapters_for_requests_httpx_and_flask(v: Validator, live_server, mock_app) -> None:
+    url = f"{live_server.url}{ITEMS}"
+    with_requests = requests.post(url, json=item_body(sku="via_requests"), headers={"Authorization": ADMIN}, timeout=10)
+    assert v.validate(with_requests).ok  # the request is read from the response object
+    with_httpx = httpx.post(url, json=item_body(sku="via_httpx"), headers={"Authorization": ADMIN})
+    assert v.validate(with_httpx).ok
+    broken = httpx.get(url, params={"limit": 999}, headers={"Authorization": ADMIN})
+    result = v.validate(broken)
+    assert result.violations[0].where == "query limit" and broken.status_code == 422
+    with mock_app.test_request_context(ITEMS, method="GET", headers={"Authorization": ADMIN}) as ctx:
+        flask_response = mock_app.test_client().get(ITEMS, headers={"Authorization": ADMIN})
+        assert v.validate(ctx.request, flask_response).ok
+    for path in (ITEMS + "/sku/via_requests", ITEMS + "/sku/via_httpx"):
+        requests.delete(f"{live_server.url}{path}", headers={"Authorization": ADMIN}, timeout=10)
+
+
+def test_own_data_classes_and_json_helpers(v: Validator) -> None:
+    request = HttpRequest("POST", ITEMS, [], {"authorization": ADMIN, **JSON}, json.dumps(item_body()).encode())
+    response = HttpResponse(201, JSON, b'{"sku": "sword_1"}')
+    assert v.validate(request, response).ok
+    assert response.json() == {"sku": "sword_1"} and request.json()["sku"] == "sword_1"

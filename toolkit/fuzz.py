@@ -1,0 +1,314 @@
+"""Fuzz and stateful contract suites on schemathesis, against the mock or any server.
+
+Two entry points share the same configuration:
+
+- `contract_schema(...)`: a schemathesis schema for client projects, for
+  `@schema.parametrize()` tests (`case.call_and_validate()`), configured for a
+  base URL or the in-process mock, with the right credentials per operation.
+- `run_fuzz(...)`: what `xsolla-contract fuzz` runs: schemathesis' own CLI in
+  this process (its phases, checks, progress output and reports), plus a
+  per-operation summary at the end.
+
+Credentials per operation follow the spec's security: Basic
+`project_id:api_key` for `basicAuth`, the user JWT for `XsollaLoginUserJWT` and
+`AuthForCart`. Generated `project_id` path values are pinned to the configured
+project when they are valid, so cases reach that project's data; negative cases
+that mutate `project_id` keep their invalid value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .spec import Spec
+
+DEFAULT_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+                  "response_schema_conformance", "negative_data_rejection", "ignored_auth")
+
+
+@dataclass
+class Credentials:
+    project_id: int = 44056
+    api_key: str = "fuzz-key"
+    token: str | None = None  # user JWT; minted for the mock when None
+
+    @classmethod
+    def from_env(cls, basic: str | None = None, token: str | None = None, project_id: int | None = None) -> Credentials:
+        """From flags, else XSOLLA_BASIC (PROJECT:KEY) and XSOLLA_TOKEN."""
+        basic = basic or os.environ.get("XSOLLA_BASIC")
+        creds = cls(token=token or os.environ.get("XSOLLA_TOKEN"))
+        if basic:
+            project, sep, key = basic.partition(":")
+            if not sep or not project.isdigit() or not key:
+                raise ValueError("Basic credentials must be PROJECT_ID:API_KEY")
+            creds.project_id, creds.api_key = int(project), key
+        if project_id is not None:
+            creds.project_id = project_id
+        return creds
+
+    def user_token(self, jwt_secret: str | None = None) -> str:
+        if self.token is None:
+            from ..mocks.auth import mint_token
+
+            self.token = mint_token("fuzz-user", project=self.project_id, attributes={"tier": "gold", "level": 10},
+                                    secret=jwt_secret)
+        return self.token
+
+    def headers_for(self, security: list[dict[str, Any]] | None) -> dict[str, str]:
+        names = {name for requirement in security or [] for name in requirement}
+        if "basicAuth" in names or "basicMerchantAuth" in names:
+            raw = f"{self.project_id}:{self.api_key}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        if names & {"XsollaLoginUserJWT", "AuthForCart"}:
+            return {"Authorization": f"Bearer {self.user_token()}"}
+        return {}
+
+
+def _security_of(operation: Any) -> list[dict[str, Any]] | None:
+    definition = getattr(operation, "definition", None)
+    raw = getattr(definition, "raw", definition) or {}
+    return raw.get("security")
+
+
+def _auth_provider(creds: Credentials) -> type:
+    class OperationCredentials:
+        """Sets the credentials each operation's security asks for."""
+
+        def get(self, case: Any, context: Any) -> Credentials:
+            return creds
+
+        def set(self, case: Any, data: Credentials, context: Any) -> None:
+            headers = data.headers_for(_security_of(context.operation))
+            if headers:
+                case.headers = {**(case.headers or {}), **headers}
+
+    return OperationCredentials
+
+
+def _pin_project(creds: Credentials):
+    def map_case(context: Any, case: Any) -> Any:
+        value = (case.path_parameters or {}).get("project_id")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            case.path_parameters["project_id"] = creds.project_id
+        return case
+
+    return map_case
+
+
+def _patch_wsgi_transport() -> None:
+    """Let schemathesis' WSGI transport call the app through a werkzeug client.
+
+    schemathesis 4.32 forwards socket-level settings (max_redirects, verify, cert,
+    proxies) to `werkzeug.Client.open`, which rejects them; it drops them only when
+    the session is a `requests.Session`. Drop them for werkzeug clients too.
+    """
+    from schemathesis.transport import wsgi
+
+    transport = wsgi.WSGITransport
+    if getattr(transport.send, "_xsolla_tolerant", False):
+        return
+    original = transport.send
+
+    def send(self: Any, case: Any, *, session: Any = None, **kwargs: Any) -> Any:
+        import requests
+
+        if not isinstance(session, requests.Session):
+            for name in ("max_redirects", "verify", "cert", "proxies"):
+                kwargs.pop(name, None)
+        return original(self, case, session=session, **kwargs)
+
+    send._xsolla_tolerant = True  # type: ignore[attr-defined]
+    transport.send = send
+
+
+def mock_app(*, seed: int = 1, spec: Spec | None = None, jwt_secret: str | None = None, project_id: int = 44056) -> Any:
+    from ..mocks import MockConfig, create_app
+
+    return create_app(spec, config=MockConfig(seed=seed, project_id=project_id, jwt_secret=jwt_secret))
+
+
+def contract_schema(base_url: str | None = None, *, app: Any = None, spec: Spec | None = None,
+                    credentials: Credentials | None = None, max_examples: int | None = None) -> Any:
+    """A schemathesis schema of the bundled spec for a base URL or an in-process WSGI app (e.g. the mock).
+
+        schema = contract_schema(app=mock_app())
+        @schema.parametrize()
+        def test_api(case):
+            case.call_and_validate()
+    """
+    import schemathesis
+
+    spec = spec or Spec.from_path()
+    creds = credentials or Credentials.from_env()
+    schema = schemathesis.openapi.from_dict(json.loads(json.dumps(spec.document)))
+    if app is not None:
+        _patch_wsgi_transport()
+        schema.app = app
+        schema.config.update(base_url=base_url or "http://127.0.0.1/api")
+    elif base_url:
+        schema.config.update(base_url=base_url)
+    else:
+        raise ValueError("give a base_url or an app")
+    if max_examples is not None:
+        schema.config.generation.update(max_examples=max_examples)
+    schema.auth()(_auth_provider(creds))
+    schema.hook("map_case")(_pin_project(creds))
+    return schema
+
+
+# ------------------------------------------------------------------ the CLI run
+
+
+@dataclass
+class Coverage:
+    """What the run exercised, per operation."""
+
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record_call(self, label: str, status: int) -> None:
+        with self.lock:
+            self.statuses[label][status] += 1
+
+    def record_checks(self, label: str, results: list[Any]) -> None:
+        with self.lock:
+            for result in results:
+                failure = getattr(result, "failure", None)
+                if failure is not None:
+                    self.failures[label][f"{result.name}: {getattr(failure, 'title', failure)}"] += 1
+
+    def summary(self, spec: Spec, selected: set[str]) -> str:
+        by_label = {f"{op.method} {op.path}": op.operation_id for op in spec.operations.values()}
+        lines = ["", "Per-operation coverage", "======================"]
+        exercised = 0
+        for label, op_id in sorted(by_label.items(), key=lambda kv: kv[1]):
+            if op_id not in selected:
+                continue
+            statuses = self.statuses.get(label, Counter())
+            failures = self.failures.get(label, Counter())
+            exercised += bool(statuses)
+            mark = "FAIL" if failures else "ok  " if statuses else "none"
+            seen = ", ".join(f"{s}x{n}" for s, n in sorted(statuses.items())) or "no calls"
+            lines.append(f"{mark} {op_id:52} {sum(statuses.values()):5} calls  statuses {seen}")
+            lines += [f"       {name} (x{n})" for name, n in failures.items()]
+        total_failures = sum(sum(c.values()) for c in self.failures.values())
+        cases = sum(sum(c.values()) for c in self.statuses.values())
+        lines.append(f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {total_failures} failing checks")
+        return "\n".join(lines)
+
+
+@dataclass
+class FuzzOptions:
+    base_url: str | None = None
+    app: str | None = None  # "mock"
+    spec_path: str | None = None
+    credentials: Credentials = field(default_factory=Credentials)
+    include_tags: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()
+    max_examples: int = 10
+    seed: int | None = None
+    workers: int = 1
+    stateful: bool = False
+    negative: bool = False
+    read_only: bool = False
+    junit: str | None = None
+    report_dir: str | None = None
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    mock_seed: int = 1
+    max_failures: int | None = None
+
+
+def selected_operations(spec: Spec, options: FuzzOptions) -> set[str]:
+    chosen = set()
+    for op in spec.operations.values():
+        if options.include_tags and op.tag not in options.include_tags:
+            continue
+        if options.operations and op.operation_id not in options.operations:
+            continue
+        if options.read_only and op.method != "GET":
+            continue
+        chosen.add(op.operation_id)
+    return chosen
+
+
+def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
+    """Run schemathesis' CLI in this process; answers (exit code, coverage, selected operations)."""
+    import schemathesis
+    from schemathesis.cli import schemathesis as st_cli
+    from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+
+    spec = Spec.from_path(options.spec_path)
+    selected = selected_operations(spec, options)
+    if not selected:
+        raise ValueError("no operation matches the filters")
+    coverage = Coverage()
+    creds = options.credentials
+    app = mock_app(seed=options.mock_seed, spec=spec, project_id=creds.project_id) if options.app == "mock" else None
+    if options.app not in (None, "mock"):
+        raise ValueError("--app accepts only 'mock'")
+    if app is not None:
+        _patch_wsgi_transport()
+    if app is None and not options.base_url:
+        raise ValueError("give --base-url URL or --app mock")
+
+    registered: list[tuple[str, Any]] = []
+
+    def register(name: str, fn: Any) -> None:
+        schemathesis.hook(name)(fn)
+        registered.append((name, fn))
+
+    def after_load_schema(context: Any, schema: Any) -> None:
+        if app is not None:
+            schema.app = app
+
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        coverage.record_call(case.operation.label, response.status_code)
+
+    def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
+        coverage.record_checks(case.operation.label, results)
+
+    register("after_load_schema", after_load_schema)
+    register("map_case", _pin_project(creds))
+    register("after_call", after_call)
+    register("after_validate", after_validate)
+    schemathesis.auth()(_auth_provider(creds))
+    with tempfile.TemporaryDirectory(prefix="xsolla-fuzz-") as tmp:
+        bundle = Path(tmp) / "openapi.json"
+        bundle.write_text(json.dumps(spec.document))
+        args = ["run", str(bundle), "--url", options.base_url or "http://mock.local/api",
+                "--max-examples", str(options.max_examples), "--workers", str(options.workers),
+                "--checks", ",".join(options.checks), "--mode", "all" if options.negative else "positive",
+                "--phases", "examples,coverage,fuzzing" + (",stateful" if options.stateful else ""),
+                "--suppress-health-check", "all", "--warnings", "off"]
+        if options.seed is not None:
+            args += ["--seed", str(options.seed)]
+        if options.max_failures:
+            args += ["--max-failures", str(options.max_failures)]
+        for op_id in sorted(selected):
+            args += ["--include-operation-id", op_id]
+        if options.junit or options.report_dir:
+            args += ["--report", "junit"]
+            if options.junit:
+                args += ["--report-junit-path", options.junit]
+            if options.report_dir:
+                args += ["--report-dir", options.report_dir]
+        try:
+            code = st_cli.main(args=args, prog_name="xsolla-contract fuzz", standalone_mode=False)
+        except SystemExit as exc:  # click may still exit on usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            for _name, fn in registered:
+                GLOBAL_HOOK_DISPATCHER.unregister(fn)
+            from schemathesis.auths import GLOBAL_AUTH_STORAGE
+
+            GLOBAL_AUTH_STORAGE.unregister()
+    return int(code or 0), coverage, selected
