@@ -24,8 +24,13 @@ print(json.dumps({"seconds": dt, "operations": len(s.operations)}))
 
 def _load_once(cache_dir: str) -> dict:
     env = {"XSOLLA_CONTRACT_CACHE": cache_dir, "PATH": ""}
-    out = subprocess.run([sys.executable, "-c", _PROBE], env={**__import__("os").environ, **env},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -43,4 +48,4 @@ def run(cold_runs: int = 3, warm_runs: int = 7) -> dict:
 
 if __name__ == "__main__":
     r = run()
-    print(f"Spec.from_path cold {r['cold_s']*1000:.0f} ms, warm {r['warm_s']*1000:.0f} ms, {r['speedup']:.1f}x")
+    print(f"Spec.from_path cold {r['cold_s'] * 1000:.0f} ms, warm {r['warm_s'] * 1000:.0f} ms, {r['speedup']:.1f}x")

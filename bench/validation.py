@@ -20,17 +20,43 @@ from xsolla_contract.toolkit.validation import HttpRequest, HttpResponse, Valida
 
 def catalog_item(n: int) -> dict[str, Any]:
     return {
-        "item_id": n, "sku": f"sword_{n}", "type": "virtual_good", "name": f"Sword {n}",
-        "description": "A sharp blade forged in dragon fire.", "image_url": f"https://cdn.example.com/sword_{n}.png",
+        "item_id": n,
+        "sku": f"sword_{n}",
+        "type": "virtual_good",
+        "name": f"Sword {n}",
+        "description": "A sharp blade forged in dragon fire.",
+        "image_url": f"https://cdn.example.com/sword_{n}.png",
         "groups": [{"external_id": "weapons", "name": "Weapons"}],
-        "attributes": [{"external_id": "rarity", "name": "Rarity", "values": [{"external_id": "epic", "value": "Epic"}]}],
-        "is_free": False, "price": {"amount": "8.99", "amount_without_discount": "9.99", "currency": "USD"},
-        "virtual_prices": [{"sku": "gold", "item_id": 1, "amount": 90, "amount_without_discount": 100,
-                            "is_default": True, "name": "Gold", "type": "virtual_currency"}],
-        "can_be_bought": True, "limits": {"per_user": {"total": 5, "available": 4}, "per_item": None},
-        "periods": [], "promotions": [{"name": "Weekend sale", "date_start": None, "date_end": None,
-                                       "discount": {"percent": "10.00", "value": None}, "bonus": []}],
-        "vp_rewards": [], "virtual_item_type": "consumable",
+        "attributes": [
+            {"external_id": "rarity", "name": "Rarity", "values": [{"external_id": "epic", "value": "Epic"}]}
+        ],
+        "is_free": False,
+        "price": {"amount": "8.99", "amount_without_discount": "9.99", "currency": "USD"},
+        "virtual_prices": [
+            {
+                "sku": "gold",
+                "item_id": 1,
+                "amount": 90,
+                "amount_without_discount": 100,
+                "is_default": True,
+                "name": "Gold",
+                "type": "virtual_currency",
+            }
+        ],
+        "can_be_bought": True,
+        "limits": {"per_user": {"total": 5, "available": 4}, "per_item": None},
+        "periods": [],
+        "promotions": [
+            {
+                "name": "Weekend sale",
+                "date_start": None,
+                "date_end": None,
+                "discount": {"percent": "10.00", "value": None},
+                "bonus": [],
+            }
+        ],
+        "vp_rewards": [],
+        "virtual_item_type": "consumable",
         "inventory_options": {"consumable": {"usages_count": 1}, "expiration_period": None},
     }
 
@@ -42,14 +68,24 @@ def exchanges(spec: Spec) -> dict[str, tuple[HttpRequest, HttpResponse]]:
     body = copy.deepcopy(create.request_body["content"]["application/json"]["example"])
     return {
         "catalog list (50 items)": (
-            HttpRequest("GET", "/v2/project/44056/items/virtual_items", [("limit", "50"), ("locale", "en")],
-                        {"authorization": token}),
-            HttpResponse(200, {"content-type": "application/json"}, list_body)),
+            HttpRequest(
+                "GET",
+                "/v2/project/44056/items/virtual_items",
+                [("limit", "50"), ("locale", "en")],
+                {"authorization": token},
+            ),
+            HttpResponse(200, {"content-type": "application/json"}, list_body),
+        ),
         "admin create": (
-            HttpRequest("POST", "/v2/project/44056/admin/items/virtual_items", [],
-                        {"authorization": "Basic NDQwNTY6a2V5", "content-type": "application/json"},
-                        json.dumps(body).encode()),
-            HttpResponse(201, {"content-type": "application/json"}, json.dumps({"sku": body["sku"]}).encode())),
+            HttpRequest(
+                "POST",
+                "/v2/project/44056/admin/items/virtual_items",
+                [],
+                {"authorization": "Basic NDQwNTY6a2V5", "content-type": "application/json"},
+                json.dumps(body).encode(),
+            ),
+            HttpResponse(201, {"content-type": "application/json"}, json.dumps({"sku": body["sku"]}).encode()),
+        ),
     }
 
 
@@ -70,8 +106,14 @@ def openapi_core_pair(spec: Spec, request: HttpRequest, response: HttpResponse):
     openapi = spec.openapi  # one cached OpenAPI object
 
     def run() -> None:
-        env = EnvironBuilder(path=request.path, method=request.method, query_string=request.query,
-                             headers=request.headers, data=request.body, base_url="http://127.0.0.1/").get_environ()
+        env = EnvironBuilder(
+            path=request.path,
+            method=request.method,
+            query_string=request.query,
+            headers=request.headers,
+            data=request.body,
+            base_url="http://127.0.0.1/",
+        ).get_environ()
         req = WerkzeugOpenAPIRequest(Request(env))
         resp = WerkzeugOpenAPIResponse(Response(response.body, status=response.status, headers=response.headers))
         openapi.validate_request(req)
@@ -106,5 +148,7 @@ def run(seconds: float = 2.0) -> dict[str, dict[str, float]]:
 
 if __name__ == "__main__":
     for name, r in run().items():
-        print(f"{name:26} openapi-core {r['openapi_core']:8.0f}   per-operation plans {r['plans_only']:8.0f}   "
-              f"plans + compiled checks {r['ours']:8.0f} pairs/s ({r['ours'] / r['openapi_core']:.0f}x)")
+        print(
+            f"{name:26} openapi-core {r['openapi_core']:8.0f}   per-operation plans {r['plans_only']:8.0f}   "
+            f"plans + compiled checks {r['ours']:8.0f} pairs/s ({r['ours'] / r['openapi_core']:.0f}x)"
+        )

@@ -1,7 +1,7 @@
 """The stateful mock of the LiveOps and Catalog APIs.
 
-    from xsolla_contract.mocks import create_app
-    app = create_app(seed=1)            # a Flask app serving every operation of the spec
+from xsolla_contract.mocks import create_app
+app = create_app(seed=1)            # a Flask app serving every operation of the spec
 """
 
 from .app import create_app, engine_of

@@ -56,8 +56,13 @@ def config_from_env(base: MockConfig | None = None) -> MockConfig:
     return config
 
 
-def create_app(spec: Spec | str | None = None, *, store: Store | str | None = None, seed: int | None = None,
-               config: MockConfig | Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    spec: Spec | str | None = None,
+    *,
+    store: Store | str | None = None,
+    seed: int | None = None,
+    config: MockConfig | Mapping[str, Any] | None = None,
+) -> Flask:
     """The mock as a WSGI app.
 
     spec:   a loaded Spec, a path, or None for the bundled spec.
@@ -85,8 +90,14 @@ def create_app(spec: Spec | str | None = None, *, store: Store | str | None = No
     def serve(**_params: str) -> Response:
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
-        req = HttpRequest(request.method, request.path, list(request.args.items(multi=True)),
-                          {k.lower(): v for k, v in request.headers.items()}, request.get_data() or None, request.host)
+        req = HttpRequest(
+            request.method,
+            request.path,
+            list(request.args.items(multi=True)),
+            {k.lower(): v for k, v in request.headers.items()},
+            request.get_data() or None,
+            request.host,
+        )
         resp = engine.handle(req)
         return Response(resp.body, status=resp.status, headers=resp.headers)
 
@@ -121,7 +132,8 @@ def create_app(spec: Spec | str | None = None, *, store: Store | str | None = No
             resp = Response(status=204)
             resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
             resp.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "Authorization, Content-Type, x-unauthorized-id, x-user")
+                "Access-Control-Request-Headers", "Authorization, Content-Type, x-unauthorized-id, x-user"
+            )
             resp.headers["Access-Control-Max-Age"] = "600"
             return resp
         return None
@@ -139,7 +151,7 @@ class _BasePathMiddleware:
         path = environ.get("PATH_INFO", "")
         for prefix in self.prefixes:
             if path.startswith(prefix + "/"):
-                environ["PATH_INFO"] = path[len(prefix):]
+                environ["PATH_INFO"] = path[len(prefix) :]
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
                 break
         return self.app(environ, start_response)

@@ -65,9 +65,16 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint_token(user: str, *, project: int | None = None, attributes: dict[str, Any] | None = None,
-               ttl: int = 30 * 24 * 3600, secret: str | None = None, email: str | None = None,
-               now: float | None = None) -> str:
+def mint_token(
+    user: str,
+    *,
+    project: int | None = None,
+    attributes: dict[str, Any] | None = None,
+    ttl: int = 30 * 24 * 3600,
+    secret: str | None = None,
+    email: str | None = None,
+    now: float | None = None,
+) -> str:
     """A user JWT (HS256) the mock accepts, signed with `secret` (the mock's default when None)."""
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
@@ -131,17 +138,22 @@ class AuthConfig:
 def _basic(headers: dict[str, str], project_id: int | None, config: AuthConfig) -> Principal:
     auth = headers.get("authorization", "")
     if not auth:
-        raise AuthError(401, 1020, "[0401-1020]: Error in Authentication method occurred: Authorization header not sent")
+        raise AuthError(
+            401, 1020, "[0401-1020]: Error in Authentication method occurred: Authorization header not sent"
+        )
     prefix, _, value = auth.partition(" ")
     if prefix.lower() != "basic":
         raise AuthError(401, 1020, "[0401-1020]: Error in Authentication method occurred: expected Basic credentials")
     try:
         ident, sep, key = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise AuthError(401, 1020, "[0401-1020]: Error in Authentication method occurred: malformed Basic credentials") from None
+        raise AuthError(
+            401, 1020, "[0401-1020]: Error in Authentication method occurred: malformed Basic credentials"
+        ) from None
     if not sep or not ident.isdigit() or not key:
-        raise AuthError(401, 1020,
-                        "[0401-1020]: Error in Authentication method occurred: credentials must be project_id:api_key")
+        raise AuthError(
+            401, 1020, "[0401-1020]: Error in Authentication method occurred: credentials must be project_id:api_key"
+        )
     if config.api_key is not None and not hmac.compare_digest(key, config.api_key):
         raise AuthError(401, 1020, "[0401-1020]: Error in Authentication method occurred: wrong API key")
     ident_n = int(ident)
@@ -186,8 +198,9 @@ _SCHEMES = {
 }
 
 
-def authenticate(security: tuple[dict[str, Any], ...] | None, headers: dict[str, str], project_id: int | None,
-                 config: AuthConfig) -> Principal:
+def authenticate(
+    security: tuple[dict[str, Any], ...] | None, headers: dict[str, str], project_id: int | None, config: AuthConfig
+) -> Principal:
     """The principal of a request under an operation's security alternatives.
 
     The first alternative whose schemes all accept the request wins. When none

@@ -103,7 +103,9 @@ def register(app: Flask, engine: Engine) -> None:
             elif data.get("reset"):
                 now = engine.move_clock(to=domain.datetime.now(domain.UTC))
             else:
-                raise ValueError('send {"advance": seconds or "P1D"}, {"set": "2026-12-24T10:00:00+00:00"} or {"reset": true}')
+                raise ValueError(
+                    'send {"advance": seconds or "P1D"}, {"set": "2026-12-24T10:00:00+00:00"} or {"reset": true}'
+                )
         except ValueError as exc:
             return _error(422, f"[0401-1102]: Unprocessable Entity. {exc}")
         return json_response({"now": iso(now), "offset_seconds": engine.clock().offset})
@@ -113,7 +115,9 @@ def register(app: Flask, engine: Engine) -> None:
         data = request.get_json(force=True, silent=True) or {}
         status = data.get("status")
         if status not in domain.ORDER_STATUSES:
-            return _error(422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(domain.ORDER_STATUSES)}")
+            return _error(
+                422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(domain.ORDER_STATUSES)}"
+            )
         project = int(data.get("project_id") or engine.config.project_id)
         try:
             order = engine.run(project, lambda ctx: _set_status(ctx, order_id, status))
@@ -126,7 +130,7 @@ def register(app: Flask, engine: Engine) -> None:
         data = request.get_json(force=True, silent=True) or {}
         sku, quantity = data.get("sku"), data.get("quantity", 1)
         if not isinstance(sku, str) or not isinstance(quantity, (int, float)) or quantity <= 0:
-            return _error(422, "[0401-1102]: Unprocessable Entity. send {\"sku\": \"...\", \"quantity\": n > 0}")
+            return _error(422, '[0401-1102]: Unprocessable Entity. send {"sku": "...", "quantity": n > 0}')
         project = int(data.get("project_id") or engine.config.project_id)
         engine.run(project, lambda ctx: domain.grant(ctx, sku, quantity, user))
         return json_response(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
@@ -140,9 +144,14 @@ def register(app: Flask, engine: Engine) -> None:
     def token() -> Response:
         data = request.get_json(force=True, silent=True) or {}
         user = data.get("user") or "user-1"
-        jwt = mint_token(str(user), project=data.get("project_id"), attributes=data.get("attributes"),
-                         ttl=int(data.get("ttl", 30 * 24 * 3600)), secret=engine.config.jwt_secret,
-                         email=data.get("email"))
+        jwt = mint_token(
+            str(user),
+            project=data.get("project_id"),
+            attributes=data.get("attributes"),
+            ttl=int(data.get("ttl", 30 * 24 * 3600)),
+            secret=engine.config.jwt_secret,
+            email=data.get("email"),
+        )
         return json_response({"token": jwt, "user": user})
 
 

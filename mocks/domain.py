@@ -109,15 +109,26 @@ def next_reset(now: datetime, schedule: Mapping[str, Any] | None, origin: dateti
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
-    return {"eq": left == right, "ne": left != right, "gt": left > right, "ge": left >= right,
-            "lt": left < right, "le": left <= right}.get(op, False)
+    return {
+        "eq": left == right,
+        "ne": left != right,
+        "gt": left > right,
+        "ge": left >= right,
+        "lt": left < right,
+        "le": left <= right,
+    }.get(op, False)
 
 
 def condition_holds(condition: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
     name = condition.get("attribute")
     if name not in attributes or attributes[name] is None:
         return bool(condition.get("can_be_missing"))
-    kind, op, value, actual = condition.get("type", "string"), condition.get("operator", "eq"), condition.get("value"), attributes[name]
+    kind, op, value, actual = (
+        condition.get("type", "string"),
+        condition.get("operator", "eq"),
+        condition.get("value"),
+        attributes[name],
+    )
     try:
         if kind == "number":
             return _compare(op, float(actual), float(value))
@@ -150,8 +161,7 @@ def find_item(ctx: Ctx, sku: str) -> dict[str, Any] | None:
         game = item(ctx, owner["game_sku"])
         for unit in (game or {}).get("unit_items") or []:
             if unit.get("sku") == sku:
-                return {**unit, "type": "game_key", "_game_sku": owner["game_sku"],
-                        "item_id": unit.get("item_id")}
+                return {**unit, "type": "game_key", "_game_sku": owner["game_sku"], "item_id": unit.get("item_id")}
     return None
 
 
@@ -222,8 +232,9 @@ def record_use(ctx: Ctx, kind: str, key: str, user: str, n: int = 1) -> None:
     ctx.put(kind, user, state)
 
 
-def uses(ctx: Ctx, kind: str, key: str, user: str, schedule: Mapping[str, Any] | None = None,
-         origin: datetime | None = None) -> int:
+def uses(
+    ctx: Ctx, kind: str, key: str, user: str, schedule: Mapping[str, Any] | None = None, origin: datetime | None = None
+) -> int:
     """How many times `user` used `key` since the last reset of `schedule`, minus admin adjustments."""
     state = ctx.get(kind, user) or {}
     since = last_reset(ctx.now, schedule, origin)
@@ -274,14 +285,19 @@ def promotions(ctx: Ctx, kinds: Iterable[str] = PROMOTION_KINDS) -> list[dict[st
 
 def find_promotion(ctx: Ctx, promotion_id: int) -> dict[str, Any] | None:
     for record in promotions(ctx):
-        if record.get("promotion_id") == promotion_id or (record["_kind"] in ("discount", "bonus")
-                                                          and record.get("id") == promotion_id):
+        if record.get("promotion_id") == promotion_id or (
+            record["_kind"] in ("discount", "bonus") and record.get("id") == promotion_id
+        ):
             return record
     return None
 
 
 def promotion_key(record: Mapping[str, Any]) -> Any:
-    return record.get("external_id") if record.get("_kind") in ("coupon", "promo_code", "unique_offer") else record.get("id")
+    return (
+        record.get("external_id")
+        if record.get("_kind") in ("coupon", "promo_code", "unique_offer")
+        else record.get("id")
+    )
 
 
 def promotion_usable(ctx: Ctx, promo: Mapping[str, Any], user: str | None) -> bool:
@@ -292,24 +308,43 @@ def promotion_usable(ctx: Ctx, promo: Mapping[str, Any], user: str | None) -> bo
         return False
     if user is not None:
         cap = per_user_total(promo.get("limits"))
-        if cap is not None and uses(ctx, "promotion_use", str(promo.get("promotion_id") or promo.get("id")), user,
-                                    user_schedule(promo.get("limits"))) >= cap:
+        if (
+            cap is not None
+            and uses(
+                ctx,
+                "promotion_use",
+                str(promo.get("promotion_id") or promo.get("id")),
+                user,
+                user_schedule(promo.get("limits")),
+            )
+            >= cap
+        ):
             return False
     return True
 
 
 def active_discounts(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
-    key = ("discounts", ctx.project_id, ctx.now.replace(second=0, microsecond=0),
-           tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else ())
-    candidates = ctx.engine.cached(key, lambda: [p for p in promotions(ctx, ("discount",))
-                                                  if promotion_usable(ctx, p, None)])
+    key = (
+        "discounts",
+        ctx.project_id,
+        ctx.now.replace(second=0, microsecond=0),
+        tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
+    )
+    candidates = ctx.cached(key, lambda: [p for p in promotions(ctx, ("discount",)) if promotion_usable(ctx, p, None)])
     if user is None:
         return candidates
     return [p for p in candidates if promotion_usable(ctx, p, user)]
 
 
 def active_bonuses(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
-    return [p for p in promotions(ctx, ("bonus",)) if promotion_usable(ctx, p, user)]
+    key = (
+        "bonuses",
+        ctx.project_id,
+        ctx.now.replace(second=0, microsecond=0),
+        tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
+    )
+    candidates = ctx.cached(key, lambda: [p for p in promotions(ctx, ("bonus",)) if promotion_usable(ctx, p, None)])
+    return candidates if user is None else [p for p in candidates if promotion_usable(ctx, p, user)]
 
 
 def code_record(ctx: Ctx, code: str) -> dict[str, Any] | None:
@@ -370,49 +405,80 @@ def discount_percent(ctx: Ctx, sku: str, user: str | None, promo_code: str | Non
     return best, applied
 
 
-def price_view(ctx: Ctx, record: Mapping[str, Any], *, user: str | None, country: str | None = None,
-               promo_code: str | None = None) -> dict[str, Any]:
+def price_view(
+    ctx: Ctx, record: Mapping[str, Any], *, user: str | None, country: str | None = None, promo_code: str | None = None
+) -> dict[str, Any]:
     """`price`, `virtual_prices` and `promotions` of an item as a client sees them."""
     percent, applied = discount_percent(ctx, record["sku"], user, promo_code)
     base = base_price(record, country)
     price = None
     if base is not None and not record.get("is_free"):
-        price = {"amount": str(discounted(base["amount"], percent)), "amount_without_discount": str(base["amount"]),
-                 "currency": base["currency"]}
+        price = {
+            "amount": str(discounted(base["amount"], percent)),
+            "amount_without_discount": str(base["amount"]),
+            "currency": base["currency"],
+        }
     virtual = []
     for vp in record.get("vc_prices") or []:
         if not vp.get("is_enabled", True):
             continue
         currency = item(ctx, vp["sku"]) or {}
         full = int(vp["amount"])
-        virtual.append({"sku": vp["sku"], "item_id": currency.get("item_id"), "is_default": bool(vp.get("is_default")),
-                        "amount": int((Decimal(full) * (Decimal(100) - percent) / Decimal(100)).to_integral_value(ROUND_HALF_UP)),
-                        "amount_without_discount": full, "name": text(currency.get("name"), ctx.locale),
-                        "description": text(currency.get("description"), ctx.locale),
-                        "image_url": currency.get("image_url"), "type": "virtual_currency"})
+        virtual.append(
+            {
+                "sku": vp["sku"],
+                "item_id": currency.get("item_id"),
+                "is_default": bool(vp.get("is_default")),
+                "amount": int(
+                    (Decimal(full) * (Decimal(100) - percent) / Decimal(100)).to_integral_value(ROUND_HALF_UP)
+                ),
+                "amount_without_discount": full,
+                "name": text(currency.get("name"), ctx.locale),
+                "description": text(currency.get("description"), ctx.locale),
+                "image_url": currency.get("image_url"),
+                "type": "virtual_currency",
+            }
+        )
     promos = []
     for promo in applied:
-        promos.append({"name": text(promo.get("name"), ctx.locale), "date_start": promo.get("date_start"),
-                       "date_end": promo.get("date_end"),
-                       "discount": {"percent": f"{percent:.2f}", "value": None}, "bonus": []})
+        promos.append(
+            {
+                "name": text(promo.get("name"), ctx.locale),
+                "date_start": promo.get("date_start"),
+                "date_end": promo.get("date_end"),
+                "discount": {"percent": f"{percent:.2f}", "value": None},
+                "bonus": [],
+            }
+        )
     for promo in active_bonuses(ctx, user):
         if any(c.get("sku") == record["sku"] for c in promo.get("condition") or []):
-            promos.append({"name": text(promo.get("name"), ctx.locale), "date_start": promo.get("date_start"),
-                           "date_end": promo.get("date_end"), "discount": None,
-                           "bonus": [bonus_view(ctx, b) for b in promo.get("bonus") or []]})
+            promos.append(
+                {
+                    "name": text(promo.get("name"), ctx.locale),
+                    "date_start": promo.get("date_start"),
+                    "date_end": promo.get("date_end"),
+                    "discount": None,
+                    "bonus": [bonus_view(ctx, b) for b in promo.get("bonus") or []],
+                }
+            )
     return {"price": price, "virtual_prices": virtual, "promotions": promos, "_percent": percent}
 
 
 def bonus_view(ctx: Ctx, entry: Mapping[str, Any]) -> dict[str, Any]:
     record = find_item(ctx, entry.get("sku", "")) or {}
-    return {"sku": entry.get("sku"), "quantity": int(entry.get("quantity", 1)), "type": catalog_type(record),
-            "name": text(record.get("name"), ctx.locale), "image_url": record.get("image_url"),
-            "bundle_type": record.get("bundle_type")}
+    kind = {"unit": "game_key"}.get(record.get("type"), record.get("type"))  # a game is granted as a key
+    return {
+        "sku": entry.get("sku"),
+        "quantity": int(entry.get("quantity", 1)),
+        "type": kind,
+        "name": text(record.get("name"), ctx.locale),
+        "image_url": record.get("image_url"),
+        "bundle_type": record.get("bundle_type"),
+    }
 
 
 def catalog_type(record: Mapping[str, Any]) -> str | None:
-    kind = record.get("type")
-    return {"unit": "game_key"}.get(kind, kind)
+    return record.get("type")
 
 
 # ---------------------------------------------------------------- orders
@@ -420,9 +486,17 @@ def catalog_type(record: Mapping[str, Any]) -> str | None:
 ORDER_STATUSES = ("new", "paid", "done", "canceled", "expired")
 
 
-def create_order(ctx: Ctx, lines: list[dict[str, Any]], *, mode: str, user: str | None = None,
-                 source: Mapping[str, Any] | None = None, status: str = "new",
-                 currency: str | None = None, sandbox: bool = False) -> dict[str, Any]:
+def create_order(
+    ctx: Ctx,
+    lines: list[dict[str, Any]],
+    *,
+    mode: str,
+    user: str | None = None,
+    source: Mapping[str, Any] | None = None,
+    status: str = "new",
+    currency: str | None = None,
+    sandbox: bool = False,
+) -> dict[str, Any]:
     """An order for `lines` ([{sku, quantity, amount, amount_without_discount}]).
 
     mode: real (payment token, status new), virtual (charged, done), free (done).
@@ -463,38 +537,56 @@ ON_FULFIL: list[Any] = []
 
 
 def fulfil(ctx: Ctx, order: Mapping[str, Any]) -> None:
+    """Deliver an order. A purchase also counts against limits, adds to sales and earns value
+    points; a reward delivery (chain steps, `source.reward`) only grants the items."""
     user = order["user"]
+    purchase = not order.get("source", {}).get("reward")
     for line in order.get("items") or []:
         sku, quantity = line["sku"], int(line.get("quantity", 1))
         grant(ctx, sku, quantity, user)
+        for bonus in line.get("bonus") or []:
+            grant(ctx, bonus["sku"], int(bonus.get("quantity", 1)), user)
+        if not purchase:
+            continue
         record_use(ctx, "item_use", sku, user, quantity)
-        record = find_item(ctx, sku) or {}
         sold = ctx.get("item_sold", sku) or {"sold": 0}
         sold["sold"] += quantity
         ctx.put("item_sold", sku, sold)
         for reward in vp_rewards(ctx, sku):
             grant(ctx, reward["sku"], reward["amount"] * quantity, user)
-        for bonus in line.get("bonus") or []:
-            grant(ctx, bonus["sku"], int(bonus.get("quantity", 1)), user)
-        del record
     for promo_id in order.get("source", {}).get("promotions", []):
         record_use(ctx, "promotion_use", str(promo_id), user)
     for callback in ON_FULFIL:
         callback(ctx, order)
 
 
+def vp_reward_index(ctx: Ctx) -> dict[str, list[dict[str, Any]]]:
+    """Item SKU -> the value points buying it earns (one scan per store generation)."""
+
+    def build() -> dict[str, list[dict[str, Any]]]:
+        index: dict[str, list[dict[str, Any]]] = {}
+        for vp in ctx.values("item"):
+            if vp.get("type") != "value_point":
+                continue
+            for sku, amount in ((ctx.get("vp_rewards", vp["sku"]) or {}).get("items") or {}).items():
+                index.setdefault(sku, []).append(
+                    {
+                        "sku": vp["sku"],
+                        "amount": int(amount),
+                        "item_id": vp.get("item_id"),
+                        "name": vp.get("name"),
+                        "image_url": vp.get("image_url"),
+                        "is_clan": bool(vp.get("is_clan")),
+                    }
+                )
+        return index
+
+    return ctx.cached(("vp_rewards", ctx.project_id), build)
+
+
 def vp_rewards(ctx: Ctx, sku: str) -> list[dict[str, Any]]:
-    """Value points a purchase of `sku` earns: [{sku (value point), amount}]."""
-    out = []
-    for vp in ctx.values("item"):
-        if vp.get("type") != "value_point":
-            continue
-        rewards = (ctx.get("vp_rewards", vp["sku"]) or {}).get("items", {})
-        if sku in rewards:
-            out.append({"sku": vp["sku"], "amount": int(rewards[sku]), "item_id": vp.get("item_id"),
-                        "name": text(vp.get("name"), ctx.locale), "image_url": vp.get("image_url"),
-                        "is_clan": bool(vp.get("is_clan"))})
-    return out
+    """Value points a purchase of `sku` earns: [{sku (value point), amount, name, ...}]."""
+    return [{**r, "name": text(r["name"], ctx.locale)} for r in vp_reward_index(ctx).get(sku, [])]
 
 
 # --------------------------------------------------------- client catalog
@@ -525,11 +617,17 @@ def region_allows(ctx: Ctx, record: Mapping[str, Any], country: str | None) -> b
 
 def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Catalog filter rules: an item named by enabled rules is shown only when one of them matches the user."""
-    rules = ctx.engine.cached(("filter_rules", ctx.project_id),
-                              lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")])
-    applicable = [r for r in rules if any(
-        (i.get("sku") == record.get("sku")) or (i.get("item_id") and i.get("item_id") == record.get("item_id"))
-        for i in r.get("items") or [])]
+    rules = ctx.cached(
+        ("filter_rules", ctx.project_id), lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")]
+    )
+    applicable = [
+        r
+        for r in rules
+        if any(
+            (i.get("sku") == record.get("sku")) or (i.get("item_id") and i.get("item_id") == record.get("item_id"))
+            for i in r.get("items") or []
+        )
+    ]
     if not applicable:
         return True
     if ctx.principal.user_id is None:
@@ -539,10 +637,14 @@ def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
 
 def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | None) -> bool:
     """Items of an enabled unique catalog offer are hidden until the user has entered its code."""
-    offers = ctx.engine.cached(("unique_offers", ctx.project_id), lambda: [
-        o for o in ctx.values("unique_offer") if o.get("is_enabled")])
-    holding = [o for o in offers if record.get("sku") in [i if isinstance(i, str) else i.get("sku")
-                                                         for i in o.get("items") or []]]
+    offers = ctx.cached(
+        ("unique_offers", ctx.project_id), lambda: [o for o in ctx.values("unique_offer") if o.get("is_enabled")]
+    )
+    holding = [
+        o
+        for o in offers
+        if record.get("sku") in [i if isinstance(i, str) else i.get("sku") for i in o.get("items") or []]
+    ]
     if not holding:
         return True
     entered = set((ctx.get("entered_offer", ctx.principal.user_id or "") or {}).get("offers", []))
@@ -564,12 +666,13 @@ def user_limit_state(ctx: Ctx, record: Mapping[str, Any], user: str | None) -> d
     if total is not None:
         schedule = user_schedule(limits)
         used = uses(ctx, "item_use", record["sku"], user, schedule) if user else 0
-        used += (ctx.get("item_limit_adjust", user or "") or {}).get(record["sku"], 0) if user else 0
         out["per_user"] = {"total": total, "available": max(0, total - used)}
         if schedule:
             nxt = next_reset(ctx.now, schedule)
-            out["per_user"]["recurrent_schedule"] = {"interval_type": schedule.get("interval_type"),
-                                                     "reset_next_date": int(nxt.timestamp()) if nxt else None}
+            out["per_user"]["recurrent_schedule"] = {
+                "interval_type": schedule.get("interval_type"),
+                "reset_next_date": int(nxt.timestamp()) if nxt else None,
+            }
     if per_item:
         sold = (ctx.get("item_sold", record["sku"]) or {}).get("sold", 0)
         out["per_item"] = {"total": per_item, "available": max(0, per_item - sold)}
@@ -586,8 +689,15 @@ def can_buy(ctx: Ctx, record: Mapping[str, Any], user: str | None, limits: Mappi
     return True
 
 
-def catalog_visible(ctx: Ctx, record: Mapping[str, Any], *, user: str | None, country: str | None = None,
-                    promo_code: str | None = None, show_inactive: bool = False) -> bool:
+def catalog_visible(
+    ctx: Ctx,
+    record: Mapping[str, Any],
+    *,
+    user: str | None,
+    country: str | None = None,
+    promo_code: str | None = None,
+    show_inactive: bool = False,
+) -> bool:
     """Whether a client catalog lists the item for this request."""
     if not record.get("is_enabled", True) or not record.get("is_show_in_store", True):
         return False
@@ -601,15 +711,25 @@ def catalog_visible(ctx: Ctx, record: Mapping[str, Any], *, user: str | None, co
     if user and per_user_total(limits) is not None:
         state = user_limit_state(ctx, record, user)
         if state and state["per_user"]["available"] <= 0:
-            visibility = (limits.get("per_user") or {}).get("limit_exceeded_visibility") if isinstance(
-                limits.get("per_user"), Mapping) else None
+            visibility = (
+                (limits.get("per_user") or {}).get("limit_exceeded_visibility")
+                if isinstance(limits.get("per_user"), Mapping)
+                else None
+            )
             if not user_schedule(limits) or visibility != "show":
                 return False
     return True
 
 
-def catalog_item_view(ctx: Ctx, record: Mapping[str, Any], *, user: str | None, country: str | None = None,
-                      promo_code: str | None = None, additional_fields: Iterable[str] = ()) -> dict[str, Any]:
+def catalog_item_view(
+    ctx: Ctx,
+    record: Mapping[str, Any],
+    *,
+    user: str | None,
+    country: str | None = None,
+    promo_code: str | None = None,
+    additional_fields: Iterable[str] = (),
+) -> dict[str, Any]:
     """An item as client catalog calls show it (CatalogItemCore plus the type's own fields).
 
     Texts stay localized maps: the response schema's CatalogText renders the
@@ -640,9 +760,14 @@ def catalog_item_view(ctx: Ctx, record: Mapping[str, Any], *, user: str | None, 
         if key in record:
             view[key] = record[key]
     if "content" in record:
-        view["content"] = [{**catalog_item_view(ctx, find_item(ctx, c["sku"]) or {"sku": c["sku"]}, user=user,
-                                                country=country), "quantity": c.get("quantity", 1)}
-                           for c in record.get("content") or [] if c.get("sku")]
+        view["content"] = [
+            {
+                **catalog_item_view(ctx, find_item(ctx, c["sku"]) or {"sku": c["sku"]}, user=user, country=country),
+                "quantity": c.get("quantity", 1),
+            }
+            for c in record.get("content") or []
+            if c.get("sku")
+        ]
     for key in ("long_description", "media_list", "order", "custom_attributes"):
         if key in fields and key in record:
             view[key] = record[key]

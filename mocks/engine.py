@@ -20,7 +20,7 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,6 +127,13 @@ class Ctx:
         ctype = JSON if JSON in content else next(iter(content), JSON)
         return Reply(status, self.engine.shaper.render(schema, data, self.locale), {"content-type": ctype})
 
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A derived view cached until the next committed write; built fresh while this
+        transaction has uncommitted writes (so nothing uncommitted is ever shared)."""
+        if self.tx.dirty:
+            return build()
+        return self.engine.cached(key, build)
+
     def resource(self, name: str) -> Resource:
         return self.engine.resources.by_name[name]
 
@@ -193,10 +200,13 @@ class Engine:
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
         self.journal = Journal(self.config.journal_size)
-        self.cache: dict[Any, Any] = {}
+        self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.unserved = [op.operation_id for op in spec.operations.values()
-                         if op.operation_id not in self.hooks and self.resources.action_for(op) is None]
+        self.unserved = [
+            op.operation_id
+            for op in spec.operations.values()
+            if op.operation_id not in self.hooks and self.resources.action_for(op) is None
+        ]
 
     # ------------------------------------------------------------------ clock
 
@@ -219,16 +229,21 @@ class Engine:
         return clock.now()
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A derived view cached against the store generation (bounded LRU-ish)."""
+        """A derived view cached against the store generation (least recently used entries go first).
+
+        Only for views of committed state: hooks use `Ctx.cached`, which bypasses the
+        cache while their transaction holds uncommitted writes.
+        """
         full_key = (self.store.generation, key)
         with self._cache_lock:
             if full_key in self.cache:
+                self.cache.move_to_end(full_key)
                 return self.cache[full_key]
         value = build()
         with self._cache_lock:
-            if len(self.cache) >= self.config.catalog_cache_size:
-                self.cache.clear()
             self.cache[full_key] = value
+            while len(self.cache) > self.config.catalog_cache_size:
+                self.cache.popitem(last=False)
         return value
 
     # ---------------------------------------------------------------- serving
@@ -247,9 +262,13 @@ class Engine:
                 if allowed:
                     raise _MethodNotAllowed(allowed)
                 near = self.spec.nearest(req.method, path)
-                raise ApiError(404, 0, f"[0401-0000]: No operation matches {req.method} {path}" + (
-                    f"; nearest: {'; '.join(str(o) for o in near)}" if near else ""),
-                    {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]})
+                raise ApiError(
+                    404,
+                    0,
+                    f"[0401-0000]: No operation matches {req.method} {path}"
+                    + (f"; nearest: {'; '.join(str(o) for o in near)}" if near else ""),
+                    {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
+                )
             op = match.operation
             raw_project = match.path_params.get("project_id")
             project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
@@ -265,9 +284,12 @@ class Engine:
             reply = self._act(op, principal, project_id or 0, result, req)
             response = self._encode(reply, txid)
         except _MethodNotAllowed as exc:
-            body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(txid)
-            response = HttpResponse(405, {"content-type": JSON, "allow": ", ".join(exc.allowed)},
-                                    json.dumps(body).encode())
+            body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(
+                txid
+            )
+            response = HttpResponse(
+                405, {"content-type": JSON, "allow": ", ".join(exc.allowed)}, json.dumps(body).encode()
+            )
         except ApiError as exc:
             response = HttpResponse(exc.status, {"content-type": JSON}, json.dumps(exc.body(txid)).encode())
         except Exception as exc:  # noqa: BLE001 - the mock never answers a bare 500
@@ -277,19 +299,21 @@ class Engine:
         response_violations: list[str] = []
         if op is not None and self.config.validate_responses:
             response_violations = [str(v) for v in self.validator.response_violations(op, response)]
-        self.journal.add({
-            "time": time.time(),
-            "method": req.method,
-            "path": req.path,
-            "query": req.query,
-            "operation": op.operation_id if op else None,
-            "status": response.status,
-            "user": principal.user_id if principal else None,
-            "request_violations": request_violations,
-            "response_violations": response_violations,
-            "transaction_id": txid,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        })
+        self.journal.add(
+            {
+                "time": time.time(),
+                "method": req.method,
+                "path": req.path,
+                "query": req.query,
+                "operation": op.operation_id if op else None,
+                "status": response.status,
+                "user": principal.user_id if principal else None,
+                "request_violations": request_violations,
+                "response_violations": response_violations,
+                "transaction_id": txid,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+        )
         return response
 
     def _request_error(self, problems) -> ApiError:
@@ -305,8 +329,19 @@ class Engine:
         body = self.shaper.normalize(op.request_schema, result.body) if result.body is not None else None
         hook = self.hooks.get(op.operation_id)
         with self.store.transaction() as tx:
-            ctx = Ctx(self, op, principal, project_id, result.path_params, result.query_params, body,
-                      req.headers, tx, self.clock(tx).now(), req.body)
+            ctx = Ctx(
+                self,
+                op,
+                principal,
+                project_id,
+                result.path_params,
+                result.query_params,
+                body,
+                req.headers,
+                tx,
+                self.clock(tx).now(),
+                req.body,
+            )
             if hook is not None:
                 return hook(ctx)
             action = self.resources.action_for(op)
@@ -329,21 +364,41 @@ class Engine:
     def run(self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None) -> Any:
         """Run domain code in one transaction outside any request (control API, fixtures)."""
         with self.store.transaction() as tx:
-            ctx = Ctx(self, None, principal or Principal("admin", project_id=project_id),  # type: ignore[arg-type]
-                      project_id, {}, {}, None, {}, tx, self.clock(tx).now())
+            ctx = Ctx(
+                self,
+                None,
+                principal or Principal("admin", project_id=project_id),  # type: ignore[arg-type]
+                project_id,
+                {},
+                {},
+                None,
+                {},
+                tx,
+                self.clock(tx).now(),
+            )
             return fn(ctx)
 
     def user_summary(self, ctx: Ctx, user: str) -> dict[str, Any]:
         """What the control API shows of a user: inventory, orders, and each hook module's progress."""
         orders = [o for o in ctx.values("order") if o.get("user") == user]
-        summary = {"user": user, "inventory": (ctx.get("inventory", user) or {"items": {}})["items"],
-                   "orders": [{k: o[k] for k in ("order_id", "status", "mode", "items")} for o in orders]}
+        summary = {
+            "user": user,
+            "inventory": (ctx.get("inventory", user) or {"items": {}})["items"],
+            "orders": [{k: o[k] for k in ("order_id", "status", "mode", "items")} for o in orders],
+        }
         for name, describe in USER_SUMMARIES.items():
             summary[name] = describe(ctx, user)
         return summary
 
-    def call(self, operation_id: str, *, path: Mapping[str, Any] | None = None, query: Mapping[str, Any] | None = None,
-             body: Any = None, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    def call(
+        self,
+        operation_id: str,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
         """Serve one operation in process (fixtures and seeding go through here too)."""
         op = self.spec.operation(operation_id)
         url = op.path
@@ -364,7 +419,7 @@ class Engine:
 def _property(where: str) -> str:
     """`request body /a/0/b` -> `body/a/0/b`; `query limit` -> `query.limit`."""
     if where.startswith("request body"):
-        pointer = where[len("request body"):].strip()
+        pointer = where[len("request body") :].strip()
         return "body" + (pointer if pointer not in ("", "/") else "")
     return where.replace(" ", ".")
 

@@ -75,7 +75,19 @@ class Shaper:
     def is_catalog_text(self, schema: Mapping[str, Any]) -> bool:
         variants = schema.get("anyOf") or schema.get("oneOf") or ()
         return any(v.get("type") == "string" for v in variants) and any(
-            self.is_localized_map(self.merged(v)) for v in variants)
+            self.is_localized_map(self.merged(v)) for v in variants
+        )
+
+    def _nullable(self, schema: Mapping[str, Any]) -> bool:
+        s = self.merged(schema)
+        variants = s.get("oneOf") or s.get("anyOf") or ()
+        return bool(s.get("nullable")) or any(self._nullable(v) for v in variants)
+
+    def _closest(self, variants: list[Mapping[str, Any]], value: Any) -> Mapping[str, Any]:
+        """Among variants a value fits, the one whose properties cover most of its keys."""
+        if not isinstance(value, Mapping) or len(variants) == 1:
+            return variants[0]
+        return max(variants, key=lambda v: len(set(value) & set(self.merged(v).get("properties") or {})))
 
     def _fits(self, schema: Mapping[str, Any], value: Any) -> bool:
         s = self.merged(schema)
@@ -95,10 +107,13 @@ class Shaper:
             if s.get("additionalProperties") is False:
                 return all(k in (s.get("properties") or {}) for k in value)
             return True
-        checks = {"array": lambda v: isinstance(v, list), "string": lambda v: isinstance(v, str),
-                  "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-                  "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-                  "boolean": lambda v: isinstance(v, bool)}
+        checks = {
+            "array": lambda v: isinstance(v, list),
+            "string": lambda v: isinstance(v, str),
+            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "boolean": lambda v: isinstance(v, bool),
+        }
         if kind in checks:
             return checks[kind](value)
         variants = s.get("oneOf") or s.get("anyOf")
@@ -118,9 +133,9 @@ class Shaper:
                 return localize(value, locale)
             if value is None and not s.get("nullable") and not any(self.merged(v).get("nullable") for v in variants):
                 return self.synthesize(s)
-            for variant in variants:
-                if self._fits(variant, value):
-                    return self.render(variant, value, locale)
+            fitting = [v for v in variants if self._fits(v, value)]
+            if fitting:
+                return self.render(self._closest(fitting, value), value, locale)
             return self.render(variants[0], value, locale)
         if value is None:
             return None if s.get("nullable") else self.synthesize(s)
@@ -130,10 +145,13 @@ class Shaper:
                 return self.synthesize(s)
             props = s.get("properties") or {}
             out: dict[str, Any] = {}
+            required = s.get("required") or ()
             for name, sub in props.items():
                 if name in value:
+                    if value[name] is None and name not in required and not self._nullable(sub):
+                        continue  # absent rather than invented
                     out[name] = self.render(sub, value[name], locale)
-                elif name in (s.get("required") or ()):
+                elif name in required:
                     out[name] = self.synthesize(sub)
             extra = s.get("additionalProperties")
             if extra is True or (not props and extra is None) or (isinstance(extra, Mapping) and extra):

@@ -127,17 +127,31 @@ class Store:
     # backend primitives -----------------------------------------------------
     def _begin(self) -> None: ...
     def _rollback(self) -> None: ...
-    def _commit(self, tx: Transaction) -> None: raise NotImplementedError
-    def _read(self, project: int, kind: str, key: str) -> str | None: raise NotImplementedError
-    def _scan(self, project: int, kind: str) -> list[tuple[str, str]]: raise NotImplementedError
-    def _counter(self, project: int, sequence: str) -> int: raise NotImplementedError
+    def _commit(self, tx: Transaction) -> None:
+        raise NotImplementedError
+
+    def _read(self, project: int, kind: str, key: str) -> str | None:
+        raise NotImplementedError
+
+    def _scan(self, project: int, kind: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def _counter(self, project: int, sequence: str) -> int:
+        raise NotImplementedError
 
     @property
-    def generation(self) -> int: raise NotImplementedError
+    def generation(self) -> int:
+        raise NotImplementedError
 
-    def export(self) -> dict[str, Any]: raise NotImplementedError
-    def load(self, state: dict[str, Any]) -> None: raise NotImplementedError
-    def clear(self) -> None: raise NotImplementedError
+    def export(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
     def close(self) -> None: ...
 
     @staticmethod
@@ -182,7 +196,9 @@ class MemoryStore(Store):
     def export(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "records": [[p, k, key, json.loads(v)] for (p, k), bucket in self._data.items() for key, v in bucket.items()],
+                "records": [
+                    [p, k, key, json.loads(v)] for (p, k), bucket in self._data.items() for key, v in bucket.items()
+                ],
                 "counters": [[p, s, n] for (p, s), n in self._counters.items()],
             }
 
@@ -243,14 +259,17 @@ class SqliteStore(Store):
                 if value is _DELETED:
                     db.execute("DELETE FROM records WHERE project=? AND kind=? AND key=?", (project, kind, key))
                     continue
-                updated = db.execute("UPDATE records SET value=? WHERE project=? AND kind=? AND key=?",
-                                     (value, project, kind, key)).rowcount
+                updated = db.execute(
+                    "UPDATE records SET value=? WHERE project=? AND kind=? AND key=?", (value, project, kind, key)
+                ).rowcount
                 if not updated:
                     seq += 1
                     db.execute("INSERT INTO records VALUES (?,?,?,?,?)", (project, kind, key, seq, value))
             for (project, name), value in tx._counters.items():
-                db.execute("INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=?",
-                           (project, name, value, value))
+                db.execute(
+                    "INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=?",
+                    (project, name, value, value),
+                )
             db.execute("UPDATE meta SET value=? WHERE name='seq'", (seq,))
             db.execute("UPDATE meta SET value=value+1 WHERE name='generation'")
             db.execute("COMMIT")
@@ -259,13 +278,15 @@ class SqliteStore(Store):
             raise
 
     def _read(self, project: int, kind: str, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM records WHERE project=? AND kind=? AND key=?",
-                               (project, kind, key)).fetchone()
+        row = self._db.execute(
+            "SELECT value FROM records WHERE project=? AND kind=? AND key=?", (project, kind, key)
+        ).fetchone()
         return row[0] if row else None
 
     def _scan(self, project: int, kind: str) -> list[tuple[str, str]]:
-        return self._db.execute("SELECT key, value FROM records WHERE project=? AND kind=? ORDER BY seq",
-                                (project, kind)).fetchall()
+        return self._db.execute(
+            "SELECT key, value FROM records WHERE project=? AND kind=? ORDER BY seq", (project, kind)
+        ).fetchall()
 
     def _counter(self, project: int, sequence: str) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE project=? AND name=?", (project, sequence)).fetchone()
@@ -280,8 +301,10 @@ class SqliteStore(Store):
         with self._lock:
             rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY seq").fetchall()
             counters = self._db.execute("SELECT project, name, value FROM counters").fetchall()
-        return {"records": [[p, k, key, json.loads(v)] for p, k, key, v in rows],
-                "counters": [list(c) for c in counters]}
+        return {
+            "records": [[p, k, key, json.loads(v)] for p, k, key, v in rows],
+            "counters": [list(c) for c in counters],
+        }
 
     def load(self, state: dict[str, Any]) -> None:
         self._check_state(state)
@@ -292,7 +315,9 @@ class SqliteStore(Store):
                 db.execute("DELETE FROM records")
                 db.execute("DELETE FROM counters")
                 for seq, (project, kind, key, value) in enumerate(state["records"], start=1):
-                    db.execute("INSERT INTO records VALUES (?,?,?,?,?)", (int(project), kind, str(key), seq, _dump(value)))
+                    db.execute(
+                        "INSERT INTO records VALUES (?,?,?,?,?)", (int(project), kind, str(key), seq, _dump(value))
+                    )
                 for project, name, value in state.get("counters", []):
                     db.execute("INSERT INTO counters VALUES (?,?,?)", (int(project), name, int(value)))
                 db.execute("UPDATE meta SET value=? WHERE name='seq'", (len(state["records"]),))
@@ -315,5 +340,5 @@ def open_store(spec: str | None) -> Store:
     if not spec or spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:"):
-        return SqliteStore(spec[len("sqlite:"):])
+        return SqliteStore(spec[len("sqlite:") :])
     raise ValueError(f"unknown state backend {spec!r}: use 'memory' or 'sqlite:PATH'")

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.spec import Spec
 from xsolla_contract.toolkit.testing import ContractClient, MockServer

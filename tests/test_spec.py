@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from xsolla_contract.toolkit import spec as spec_module
+from xsolla_contract.toolkit._schema import SchemaCheck
 from xsolla_contract.toolkit.cli import main
 from xsolla_contract.toolkit.errors import DanglingReferencesError, SpecValidationError, UnknownOperationError
 from xsolla_contract.toolkit.lint import lint
 from xsolla_contract.toolkit.spec import BUNDLED_SPEC, Spec
-from xsolla_contract.toolkit._schema import SchemaCheck
-
 
 
 def reference_rows(reference: Path) -> list[dict[str, str]]:
@@ -99,7 +97,9 @@ def test_every_operation_documents_errors_and_examples(spec: Spec) -> None:
 )
 def test_localized_text_accepts_both_key_forms(spec: Spec, value: object, valid: bool) -> None:
     schema = spec.operation("admin-create-virtual-item").request_schema
-    name_schema = next(s["properties"]["name"] for s in schema["allOf"][0]["allOf"] if "name" in s.get("properties", {}))
+    name_schema = next(
+        s["properties"]["name"] for s in schema["allOf"][0]["allOf"] if "name" in s.get("properties", {})
+    )
     assert (SchemaCheck(name_schema).errors(value) == []) is valid
 
 
@@ -160,8 +160,9 @@ def test_spec_check_passes_on_the_bundled_spec() -> None:
 
 def test_spec_check_names_a_dangling_ref(spec_copy: Path) -> None:
     coupons = spec_copy / "liveops" / "coupons.yaml"
-    coupons.write_text(coupons.read_text().replace("'../common/errors.yaml#/Unauthorized'",
-                                                   "'../common/errors.yaml#/Unauthorised'", 1))
+    coupons.write_text(
+        coupons.read_text().replace("'../common/errors.yaml#/Unauthorized'", "'../common/errors.yaml#/Unauthorised'", 1)
+    )
     code, out = run_cli("spec", "check", str(spec_copy / "openapi.yaml"))
     assert code == 1
     assert "'../common/errors.yaml#/Unauthorised'" in out and "coupons.yaml" in out
@@ -227,15 +228,20 @@ THIRD_PARTY = {
                 "operationId": "getItems",
                 "parameters": [{"$ref": "#/components/parameters/project_id"}],
                 "responses": {
-                    "200": {"description": "ok", "content": {"application/json": {
-                        "schema": {"$ref": "./components/schemas/item-list.yaml"}}}},
+                    "200": {
+                        "description": "ok",
+                        "content": {"application/json": {"schema": {"$ref": "./components/schemas/item-list.yaml"}}},
+                    },
                     "404": {"$ref": "../../responses/not-found.yaml"},
                 },
             }
         }
     },
-    "components": {"parameters": {"project_id": {"name": "project_id", "in": "path", "required": True,
-                                                  "schema": {"type": "integer"}}}},
+    "components": {
+        "parameters": {
+            "project_id": {"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        }
+    },
 }
 
 
@@ -257,8 +263,9 @@ def test_third_party_spec_loads_leniently_and_says_so(tmp_path: Path) -> None:
         loaded = Spec.from_path(source, lenient=True, cache=False)
     assert len(loaded.warnings) == 2
     op = loaded.operation("getItems")
-    assert op.response_schema(200) == {"description": "Unresolved reference ./components/schemas/item-list.yaml; "
-                                                      "accepted as anything."}
+    assert op.response_schema(200) == {
+        "description": "Unresolved reference ./components/schemas/item-list.yaml; accepted as anything."
+    }
     assert op.responses["404"]["description"].startswith("Unresolved reference")
     code, out = run_cli("spec", "check", "--lenient", str(source))
     assert "warning: unresolved reference accepted as anything" in out

@@ -8,7 +8,6 @@ import json
 import httpx
 import pytest
 import requests
-
 from xsolla_contract.toolkit.spec import Spec
 from xsolla_contract.toolkit.validation import ContractViolation, HttpRequest, HttpResponse, Validator
 
@@ -31,9 +30,15 @@ def kinds(result) -> list[str]:
 
 
 def test_a_valid_exchange_has_no_violations(v: Validator) -> None:
-    result = v.validate({"method": "POST", "url": f"https://store.xsolla.com/api{ITEMS}",
-                         "headers": {"Authorization": ADMIN, **JSON}, "json": item_body()},
-                        {"status": 201, "headers": JSON, "json": {"sku": "sword_1"}})
+    result = v.validate(
+        {
+            "method": "POST",
+            "url": f"https://store.xsolla.com/api{ITEMS}",
+            "headers": {"Authorization": ADMIN, **JSON},
+            "json": item_body(),
+        },
+        {"status": 201, "headers": JSON, "json": {"sku": "sword_1"}},
+    )
     assert result.ok and result.operation.operation_id == "admin-create-virtual-item"
 
 
@@ -53,18 +58,26 @@ def test_missing_and_wrong_credentials(v: Validator) -> None:
 
 
 def test_parameter_violations_name_the_parameter(v: Validator) -> None:
-    result = v.validate_request({"method": "GET", "url": f"{ITEMS}?limit=500&offset=-1",
-                                 "headers": {"Authorization": ADMIN}})
+    result = v.validate_request(
+        {"method": "GET", "url": f"{ITEMS}?limit=500&offset=-1", "headers": {"Authorization": ADMIN}}
+    )
     where = {x.where for x in result.violations}
     assert where == {"query limit", "query offset"}
-    not_int = v.validate_request({"method": "GET", "url": "/v2/project/abc/admin/items/virtual_items",
-                                  "headers": {"Authorization": ADMIN}})
+    not_int = v.validate_request(
+        {"method": "GET", "url": "/v2/project/abc/admin/items/virtual_items", "headers": {"Authorization": ADMIN}}
+    )
     assert not_int.violations[0].where == "path project_id" and not_int.violations[0].actual == "abc"
 
 
 def test_body_violations_point_into_the_body(v: Validator) -> None:
-    result = v.validate_request({"method": "POST", "url": ITEMS, "headers": {"Authorization": ADMIN, **JSON},
-                                 "json": item_body(prices=[{"amount": 5, "currency": "dollars"}])})
+    result = v.validate_request(
+        {
+            "method": "POST",
+            "url": ITEMS,
+            "headers": {"Authorization": ADMIN, **JSON},
+            "json": item_body(prices=[{"amount": 5, "currency": "dollars"}]),
+        }
+    )
     violation = result.violations[0]
     assert violation.kind == "body" and violation.where == "request body /prices/0/currency"
     assert violation.actual == '"dollars"' and "does not match" in violation.message
@@ -72,37 +85,48 @@ def test_body_violations_point_into_the_body(v: Validator) -> None:
 
 
 def test_request_content_type_and_missing_body(v: Validator) -> None:
-    wrong = v.validate_request({"method": "POST", "url": ITEMS,
-                                "headers": {"Authorization": ADMIN, "content-type": "text/plain"}, "body": "x"})
+    wrong = v.validate_request(
+        {"method": "POST", "url": ITEMS, "headers": {"Authorization": ADMIN, "content-type": "text/plain"}, "body": "x"}
+    )
     assert kinds(wrong) == ["request-content-type"]
     empty = v.validate_request({"method": "POST", "url": ITEMS, "headers": {"Authorization": ADMIN}})
     assert kinds(empty) == ["body"] and "required" in empty.violations[0].message
 
 
 def test_undocumented_status(v: Validator) -> None:
-    result = v.validate({"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
-                        {"status": 418, "headers": JSON, "json": {}})
+    result = v.validate(
+        {"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
+        {"status": 418, "headers": JSON, "json": {}},
+    )
     assert kinds(result) == ["status"] and "418 is not documented" in result.violations[0].message
 
 
 def test_undocumented_response_content_type(v: Validator) -> None:
-    result = v.validate({"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
-                        {"status": 200, "headers": {"content-type": "text/html"}, "body": "<html/>"})
+    result = v.validate(
+        {"method": "GET", "url": ITEMS, "headers": {"Authorization": ADMIN}},
+        {"status": 200, "headers": {"content-type": "text/html"}, "body": "<html/>"},
+    )
     assert kinds(result) == ["response-content-type"]
 
 
 def test_response_body_against_its_schema(v: Validator) -> None:
-    result = v.validate({"method": "GET", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
-                        {"status": 200, "headers": JSON, "json": {"sku": "sword_1", "is_enabled": "yes"}})
+    result = v.validate(
+        {"method": "GET", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
+        {"status": 200, "headers": JSON, "json": {"sku": "sword_1", "is_enabled": "yes"}},
+    )
     assert [(x.kind, x.where) for x in result.violations] == [("response-body", "response 200 body /is_enabled")]
-    body_on_204 = v.validate({"method": "DELETE", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
-                             {"status": 204, "body": "oops"})
+    body_on_204 = v.validate(
+        {"method": "DELETE", "url": f"{ITEMS}/sku/sword_1", "headers": {"Authorization": ADMIN}},
+        {"status": 204, "body": "oops"},
+    )
     assert kinds(body_on_204) == ["response-body"]
 
 
 def test_error_bodies_are_checked_too(v: Validator) -> None:
-    result = v.validate({"method": "GET", "url": f"{ITEMS}/sku/x", "headers": {"Authorization": ADMIN}},
-                        {"status": 404, "headers": JSON, "json": {"message": "not found"}})
+    result = v.validate(
+        {"method": "GET", "url": f"{ITEMS}/sku/x", "headers": {"Authorization": ADMIN}},
+        {"status": 404, "headers": JSON, "json": {"message": "not found"}},
+    )
     assert {x.where for x in result.violations} == {"response 404 body /"}
 
 
@@ -111,8 +135,9 @@ def test_raising_variant_is_an_assertion_error_with_a_title(v: Validator) -> Non
     with pytest.raises(AssertionError) as caught:
         result.raise_for_violations()
     assert isinstance(caught.value, ContractViolation)
-    assert caught.value.title.startswith("admin-get-virtual-items-list (GET /v2/project/{project_id}/admin/items/"
-                                         "virtual_items): 2 contract violations")
+    assert caught.value.title.startswith(
+        "admin-get-virtual-items-list (GET /v2/project/{project_id}/admin/items/virtual_items): 2 contract violations"
+    )
     assert "status 418 is not documented" in str(caught.value)
 
 

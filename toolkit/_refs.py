@@ -156,8 +156,8 @@ def _set(doc: object, where: str, value: object | None) -> None:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in where.strip("/").split("/")]
     parent = doc
     for part in parts[:-1]:
-        parent = parent[int(part)] if isinstance(parent, list) else (
-            parent[part] if part in parent else parent[int(part)]
+        parent = (
+            parent[int(part)] if isinstance(parent, list) else (parent[part] if part in parent else parent[int(part)])
         )
     last = parts[-1]
     if isinstance(parent, list):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -94,25 +93,49 @@ def spec_info(path: str | None) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated project.")
 @click.option("--state", default="memory", show_default=True, help="memory, or sqlite:PATH to persist state.")
-@click.option("--fixtures", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON catalog and promotions to load.")
+@click.option(
+    "--fixtures", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON catalog and promotions to load."
+)
 @click.option("--empty", is_flag=True, help="Start with no data at all.")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec to serve (default: bundled).")
+@click.option(
+    "--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec to serve (default: bundled)."
+)
 @click.option("--project-id", default=44056, show_default=True, type=int, help="Project of the generated data.")
 @click.option("--api-key", default=None, help="Only accept this API key in Basic credentials.")
 @click.option("--jwt-secret", default=None, help="Verify HS256 user tokens with this secret.")
 @click.option("--latency", "latency_ms", default=0, type=int, help="Delay every API answer by this many ms.")
 @click.option("--cors/--no-cors", default=True, show_default=True)
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
-def mock_cmd(host: str, port: int, seed: int, state: str, fixtures: str | None, empty: bool, spec_path: str | None,
-             project_id: int, api_key: str | None, jwt_secret: str | None, latency_ms: int, cors: bool,
-             threads: int) -> None:
+def mock_cmd(
+    host: str,
+    port: int,
+    seed: int,
+    state: str,
+    fixtures: str | None,
+    empty: bool,
+    spec_path: str | None,
+    project_id: int,
+    api_key: str | None,
+    jwt_secret: str | None,
+    latency_ms: int,
+    cors: bool,
+    threads: int,
+) -> None:
     """Serve the stateful mock of both APIs."""
     import base64
 
     from ..mocks import MockConfig, create_app, mint_token
 
-    config = MockConfig(project_id=project_id, api_key=api_key, jwt_secret=jwt_secret, seed=seed, empty=empty,
-                        fixtures=fixtures, latency_ms=latency_ms, cors=cors)
+    config = MockConfig(
+        project_id=project_id,
+        api_key=api_key,
+        jwt_secret=jwt_secret,
+        seed=seed,
+        empty=empty,
+        fixtures=fixtures,
+        latency_ms=latency_ms,
+        cors=cors,
+    )
     spec_obj = _load(spec_path)
     try:
         app = create_app(spec_obj, store=state, config=config)
@@ -123,7 +146,9 @@ def mock_cmd(host: str, port: int, seed: int, state: str, fixtures: str | None, 
     basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
     token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
     click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
-    click.echo(f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}")
+    click.echo(
+        f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}"
+    )
     click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
@@ -144,8 +169,9 @@ def mock_cmd(host: str, port: int, seed: int, state: str, fixtures: str | None, 
 @click.option("--ttl", default=30 * 24 * 3600, show_default=True, type=int, help="Lifetime in seconds.")
 @click.option("--jwt-secret", default=None, help="Sign with this secret (the mock's --jwt-secret).")
 @click.option("--email", default=None)
-def token_cmd(user: str, project: int | None, attrs: tuple[str, ...], ttl: int, jwt_secret: str | None,
-              email: str | None) -> None:
+def token_cmd(
+    user: str, project: int | None, attrs: tuple[str, ...], ttl: int, jwt_secret: str | None, email: str | None
+) -> None:
     """Mint a user JWT the mock accepts."""
     from ..mocks import mint_token
 
@@ -155,8 +181,9 @@ def token_cmd(user: str, project: int | None, attrs: tuple[str, ...], ttl: int, 
         if not sep or not key:
             raise click.BadParameter(f"{pair!r}: use key=value", param_hint="--attr")
         attributes[key] = int(value) if value.lstrip("-").isdigit() else value
-    click.echo(mint_token(user, project=project, attributes=attributes or None, ttl=ttl, secret=jwt_secret,
-                          email=email))
+    click.echo(
+        mint_token(user, project=project, attributes=attributes or None, ttl=ttl, secret=jwt_secret, email=email)
+    )
 
 
 # ------------------------------------------------------------------------ fuzz
@@ -179,19 +206,46 @@ def token_cmd(user: str, project: int | None, attrs: tuple[str, ...], ttl: int, 
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Directory for schemathesis reports.")
 @click.option("--max-failures", type=int, help="Stop after this many failures.")
-def fuzz_cmd(base_url: str | None, app: str | None, spec_path: str | None, auth_basic: str | None, token: str | None,
-             tags: tuple[str, ...], operations: tuple[str, ...], max_examples: int, seed: int | None, workers: int,
-             stateful: bool, negative: bool, read_only: bool, junit_path: str | None, report_dir: str | None,
-             max_failures: int | None) -> None:
+def fuzz_cmd(
+    base_url: str | None,
+    app: str | None,
+    spec_path: str | None,
+    auth_basic: str | None,
+    token: str | None,
+    tags: tuple[str, ...],
+    operations: tuple[str, ...],
+    max_examples: int,
+    seed: int | None,
+    workers: int,
+    stateful: bool,
+    negative: bool,
+    read_only: bool,
+    junit_path: str | None,
+    report_dir: str | None,
+    max_failures: int | None,
+) -> None:
     """Property-based and stateful contract tests (schemathesis) against the mock or any server."""
     from .fuzz import Credentials, FuzzOptions, run_fuzz
 
     try:
         credentials = Credentials.from_env(auth_basic, token)
-        options = FuzzOptions(base_url=base_url, app=app, spec_path=spec_path, credentials=credentials,
-                              include_tags=tags, operations=operations, max_examples=max_examples, seed=seed,
-                              workers=workers, stateful=stateful, negative=negative, read_only=read_only,
-                              junit=junit_path, report_dir=report_dir, max_failures=max_failures)
+        options = FuzzOptions(
+            base_url=base_url,
+            app=app,
+            spec_path=spec_path,
+            credentials=credentials,
+            include_tags=tags,
+            operations=operations,
+            max_examples=max_examples,
+            seed=seed,
+            workers=workers,
+            stateful=stateful,
+            negative=negative,
+            read_only=read_only,
+            junit=junit_path,
+            report_dir=report_dir,
+            max_failures=max_failures,
+        )
         code, coverage, selected = run_fuzz(options)
     except (ValueError, ContractError) as exc:
         click.echo(f"fuzz: {exc}", err=True)
@@ -229,9 +283,14 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
     report = validate_pairs(validator, pairs, only_api=not all_entries)
     click.echo(json.dumps(report.as_dict(), indent=1) if fmt == "json" else report.text())
     if junit_path:
-        cases = [(op, report.exchanges[op], [f"entry {i}: {v.where}: {v.message}"
-                                             for i, v in report.by_operation.get(op, [])])
-                 for op in sorted(report.exchanges)]
+        cases = [
+            (
+                op,
+                report.exchanges[op],
+                [f"entry {i}: {v.where}: {v.message}" for i, v in report.by_operation.get(op, [])],
+            )
+            for op in sorted(report.exchanges)
+        ]
         if report.unmatched:
             cases.append(("(no operation)", len(report.unmatched), [f"entry {i}: {m}" for i, m in report.unmatched]))
         write_junit(junit_path, "xsolla-contract validate", cases)
@@ -243,23 +302,28 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True, type=int)
 @click.option("--strict", is_flag=True, help="Answer requests that break the contract with 422 instead of forwarding.")
-@click.option("--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file.")
+@click.option(
+    "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
+)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
 @click.option("--threads", default=8, show_default=True, type=int)
-def proxy_cmd(upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None,
-              threads: int) -> None:
+def proxy_cmd(
+    upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None, threads: int
+) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
+    import signal
+
     from waitress import serve
 
     from .proxy import ValidatingProxy
     from .validation import Validator
 
-    import signal
-
     proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # flush the HAR file on a polite stop too
-    click.echo(f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
-               f"report: http://{host}:{port}/__proxy__/report")
+    click.echo(
+        f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
+        f"report: http://{host}:{port}/__proxy__/report"
+    )
     try:
         serve(proxy, host=host, port=port, threads=threads, ident="xsolla-contract-proxy", _quiet=True)
     finally:

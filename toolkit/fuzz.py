@@ -30,8 +30,14 @@ from typing import Any
 
 from .spec import Spec
 
-DEFAULT_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-                  "response_schema_conformance", "negative_data_rejection", "ignored_auth")
+DEFAULT_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "ignored_auth",
+)
 
 
 @dataclass
@@ -58,8 +64,9 @@ class Credentials:
         if self.token is None:
             from ..mocks.auth import mint_token
 
-            self.token = mint_token("fuzz-user", project=self.project_id, attributes={"tier": "gold", "level": 10},
-                                    secret=jwt_secret)
+            self.token = mint_token(
+                "fuzz-user", project=self.project_id, attributes={"tier": "gold", "level": 10}, secret=jwt_secret
+            )
         return self.token
 
     def headers_for(self, security: list[dict[str, Any]] | None) -> dict[str, str]:
@@ -135,14 +142,20 @@ def mock_app(*, seed: int = 1, spec: Spec | None = None, jwt_secret: str | None 
     return create_app(spec, config=MockConfig(seed=seed, project_id=project_id, jwt_secret=jwt_secret))
 
 
-def contract_schema(base_url: str | None = None, *, app: Any = None, spec: Spec | None = None,
-                    credentials: Credentials | None = None, max_examples: int | None = None) -> Any:
+def contract_schema(
+    base_url: str | None = None,
+    *,
+    app: Any = None,
+    spec: Spec | None = None,
+    credentials: Credentials | None = None,
+    max_examples: int | None = None,
+) -> Any:
     """A schemathesis schema of the bundled spec for a base URL or an in-process WSGI app (e.g. the mock).
 
-        schema = contract_schema(app=mock_app())
-        @schema.parametrize()
-        def test_api(case):
-            case.call_and_validate()
+    schema = contract_schema(app=mock_app())
+    @schema.parametrize()
+    def test_api(case):
+        case.call_and_validate()
     """
     import schemathesis
 
@@ -202,7 +215,9 @@ class Coverage:
             lines += [f"       {name} (x{n})" for name, n in failures.items()]
         total_failures = sum(sum(c.values()) for c in self.failures.values())
         cases = sum(sum(c.values()) for c in self.statuses.values())
-        lines.append(f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {total_failures} failing checks")
+        lines.append(
+            f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {total_failures} failing checks"
+        )
         return "\n".join(lines)
 
 
@@ -284,11 +299,26 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
     with tempfile.TemporaryDirectory(prefix="xsolla-fuzz-") as tmp:
         bundle = Path(tmp) / "openapi.json"
         bundle.write_text(json.dumps(spec.document))
-        args = ["run", str(bundle), "--url", options.base_url or "http://mock.local/api",
-                "--max-examples", str(options.max_examples), "--workers", str(options.workers),
-                "--checks", ",".join(options.checks), "--mode", "all" if options.negative else "positive",
-                "--phases", "examples,coverage,fuzzing" + (",stateful" if options.stateful else ""),
-                "--suppress-health-check", "all", "--warnings", "off"]
+        args = [
+            "run",
+            str(bundle),
+            "--url",
+            options.base_url or "http://mock.local/api",
+            "--max-examples",
+            str(options.max_examples),
+            "--workers",
+            str(options.workers),
+            "--checks",
+            ",".join(options.checks),
+            "--mode",
+            "all" if options.negative else "positive",
+            "--phases",
+            "examples,coverage,fuzzing" + (",stateful" if options.stateful else ""),
+            "--suppress-health-check",
+            "all",
+            "--warnings",
+            "off",
+        ]
         if options.seed is not None:
             args += ["--seed", str(options.seed)]
         if options.max_failures:

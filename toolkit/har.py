@@ -55,16 +55,29 @@ def read_har(path: str | os.PathLike[str]) -> list[tuple[HttpRequest, HttpRespon
         resp_headers = _headers(resp.get("headers"))
         if content.get("mimeType") and "content-type" not in resp_headers and resp_body:
             resp_headers["content-type"] = content["mimeType"]
-        pairs.append((
-            HttpRequest(str(req.get("method", "GET")).upper(), parts.path or "/", query, req_headers,
-                        body.encode() if body else None, parts.netloc),
-            HttpResponse(int(resp.get("status", 0)), resp_headers, resp_body),
-        ))
+        pairs.append(
+            (
+                HttpRequest(
+                    str(req.get("method", "GET")).upper(),
+                    parts.path or "/",
+                    query,
+                    req_headers,
+                    body.encode() if body else None,
+                    parts.netloc,
+                ),
+                HttpResponse(int(resp.get("status", 0)), resp_headers, resp_body),
+            )
+        )
     return pairs
 
 
-def har_entry(request: HttpRequest, response: HttpResponse, base_url: str, started: datetime | None = None,
-              elapsed_ms: float = 0.0) -> dict[str, Any]:
+def har_entry(
+    request: HttpRequest,
+    response: HttpResponse,
+    base_url: str,
+    started: datetime | None = None,
+    elapsed_ms: float = 0.0,
+) -> dict[str, Any]:
     """One HAR 1.2 entry for an exchange (`base_url`: scheme://host the request went to)."""
     from urllib.parse import urlencode
 
@@ -73,23 +86,38 @@ def har_entry(request: HttpRequest, response: HttpResponse, base_url: str, start
         "startedDateTime": (started or datetime.now(UTC)).isoformat(),
         "time": round(elapsed_ms, 3),
         "request": {
-            "method": request.method, "url": f"{base_url.rstrip('/')}{request.path}{query}", "httpVersion": "HTTP/1.1",
+            "method": request.method,
+            "url": f"{base_url.rstrip('/')}{request.path}{query}",
+            "httpVersion": "HTTP/1.1",
             "headers": [{"name": k, "value": v} for k, v in request.headers.items()],
             "queryString": [{"name": k, "value": v} for k, v in request.query],
-            "cookies": [], "headersSize": -1, "bodySize": len(request.body or b""),
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": len(request.body or b""),
         },
         "response": {
-            "status": response.status, "statusText": "", "httpVersion": "HTTP/1.1",
+            "status": response.status,
+            "statusText": "",
+            "httpVersion": "HTTP/1.1",
             "headers": [{"name": k, "value": v} for k, v in response.headers.items()],
-            "content": {"size": len(response.body), "mimeType": response.headers.get("content-type", ""),
-                        "text": response.body.decode("utf-8", errors="replace")},
-            "cookies": [], "redirectURL": "", "headersSize": -1, "bodySize": len(response.body),
+            "content": {
+                "size": len(response.body),
+                "mimeType": response.headers.get("content-type", ""),
+                "text": response.body.decode("utf-8", errors="replace"),
+            },
+            "cookies": [],
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": len(response.body),
         },
-        "cache": {}, "timings": {"send": 0, "wait": round(elapsed_ms, 3), "receive": 0},
+        "cache": {},
+        "timings": {"send": 0, "wait": round(elapsed_ms, 3), "receive": 0},
     }
     if request.body:
-        entry["request"]["postData"] = {"mimeType": request.headers.get("content-type", ""),
-                                        "text": request.body.decode("utf-8", errors="replace")}
+        entry["request"]["postData"] = {
+            "mimeType": request.headers.get("content-type", ""),
+            "text": request.body.decode("utf-8", errors="replace"),
+        }
     return entry
 
 
@@ -97,8 +125,9 @@ def write_har(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> No
     """Write entries as a HAR 1.2 file (atomically)."""
     from .. import __version__
 
-    document = {"log": {"version": "1.2", "creator": {"name": "xsolla-contract", "version": __version__},
-                        "entries": entries}}
+    document = {
+        "log": {"version": "1.2", "creator": {"name": "xsolla-contract", "version": __version__}, "entries": entries}
+    }
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".har-")
@@ -137,20 +166,30 @@ class TrafficReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "checked": self.checked, "skipped": self.skipped, "violations": self.violation_count,
-            "operations": {op: {"exchanges": self.exchanges[op],
-                                "violations": [{"entry": i, **v.as_dict()} for i, v in self.by_operation.get(op, [])]}
-                           for op in sorted(self.exchanges)},
+            "checked": self.checked,
+            "skipped": self.skipped,
+            "violations": self.violation_count,
+            "operations": {
+                op: {
+                    "exchanges": self.exchanges[op],
+                    "violations": [{"entry": i, **v.as_dict()} for i, v in self.by_operation.get(op, [])],
+                }
+                for op in sorted(self.exchanges)
+            },
             "unmatched": [{"entry": i, "message": m} for i, m in self.unmatched],
         }
 
     def text(self) -> str:
-        lines = [f"{self.checked} exchanges checked ({self.skipped} non-API entries skipped), "
-                 f"{len(self.exchanges)} operations, {self.violation_count} violations"]
+        lines = [
+            f"{self.checked} exchanges checked ({self.skipped} non-API entries skipped), "
+            f"{len(self.exchanges)} operations, {self.violation_count} violations"
+        ]
         for op in sorted(self.exchanges):
             found = self.by_operation.get(op, [])
-            lines.append(f"{'FAIL' if found else 'ok  '} {op}: {self.exchanges[op]} exchange(s)"
-                         + (f", {len(found)} violation(s)" if found else ""))
+            lines.append(
+                f"{'FAIL' if found else 'ok  '} {op}: {self.exchanges[op]} exchange(s)"
+                + (f", {len(found)} violation(s)" if found else "")
+            )
             for index, violation in found:
                 lines.append(f"       entry {index}: {violation.where}: {violation.message}")
         if self.unmatched:
@@ -159,8 +198,9 @@ class TrafficReport:
         return "\n".join(lines)
 
 
-def validate_pairs(validator: Validator, pairs: Iterable[tuple[HttpRequest, HttpResponse]],
-                   only_api: bool = True) -> TrafficReport:
+def validate_pairs(
+    validator: Validator, pairs: Iterable[tuple[HttpRequest, HttpResponse]], only_api: bool = True
+) -> TrafficReport:
     report = TrafficReport()
     for index, (request, response) in enumerate(pairs):
         path = validator.strip_base(request.path)

@@ -67,8 +67,11 @@ def _lint_operation(op: Operation, spec: Spec, seen: set[str]) -> Iterator[Probl
         content = op.responses[status].get("content") or {}
         for ctype, media in content.items():
             if "schema" not in media:
-                yield Problem(f"{here} response {status} {ctype}", "content without a schema "
-                              "(describe the body, or drop `content` for an explicit no-content response)")
+                yield Problem(
+                    f"{here} response {status} {ctype}",
+                    "content without a schema "
+                    "(describe the body, or drop `content` for an explicit no-content response)",
+                )
     media_sets: list[tuple[str, Mapping[str, Any]]] = []
     for ctype, media in ((op.request_body or {}).get("content") or {}).items():
         media_sets.append((f"request body {ctype}", media))
@@ -104,8 +107,7 @@ def _lint_operation(op: Operation, spec: Spec, seen: set[str]) -> Iterator[Probl
             for pname in link.get("parameters") or {}:
                 bare = pname.split(".", 1)[-1]
                 if bare not in known:
-                    yield Problem(f"{here} response {status} link {name}",
-                                  f"{target_id} has no parameter {bare!r}")
+                    yield Problem(f"{here} response {status} link {name}", f"{target_id} has no parameter {bare!r}")
 
 
 def lint(spec: Spec) -> list[Problem]:

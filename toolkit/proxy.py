@@ -19,8 +19,19 @@ from typing import Any
 from .har import har_entry, write_har
 from .validation import HttpRequest, HttpResponse, Validator
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "content-length", "content-encoding", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+    "host",
+}
 
 
 def _error(status: int, code: int, message: str, extended: Any = None) -> HttpResponse:
@@ -33,8 +44,15 @@ def _error(status: int, code: int, message: str, extended: Any = None) -> HttpRe
 class ValidatingProxy:
     """WSGI app: forwards to `upstream`, validates both directions, keeps a report."""
 
-    def __init__(self, validator: Validator, upstream: str, *, strict: bool = False, har_path: str | None = None,
-                 timeout: float = 30.0):
+    def __init__(
+        self,
+        validator: Validator,
+        upstream: str,
+        *,
+        strict: bool = False,
+        har_path: str | None = None,
+        timeout: float = 30.0,
+    ):
         import requests
 
         self.validator = validator
@@ -61,12 +79,20 @@ class ValidatingProxy:
         if req.path == "/__proxy__/report":
             response = HttpResponse(200, {"content-type": "application/json"}, json.dumps(self.report()).encode())
         else:
-            request = HttpRequest(req.method, req.path, list(req.args.items(multi=True)),
-                                  {k.lower(): v for k, v in req.headers.items()}, req.get_data() or None, req.host)
+            request = HttpRequest(
+                req.method,
+                req.path,
+                list(req.args.items(multi=True)),
+                {k.lower(): v for k, v in req.headers.items()},
+                req.get_data() or None,
+                req.host,
+            )
             response = self.exchange(request)
-        start_response(f"{response.status} {_REASONS.get(response.status, '')}".strip(),
-                       [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]
-                       + [("Content-Length", str(len(response.body)))])
+        start_response(
+            f"{response.status} {_REASONS.get(response.status, '')}".strip(),
+            [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]
+            + [("Content-Length", str(len(response.body)))],
+        )
         return [response.body]
 
     def exchange(self, request: HttpRequest) -> HttpResponse:
@@ -87,8 +113,12 @@ class ValidatingProxy:
             if op is None:
                 response = _error(404, 0, f"[0401-0000]: {checked.violations[0].message}")
             else:
-                response = _error(422, 1102, f"[0401-1102]: Unprocessable Entity. {problems[0].message}",
-                                  [{"property": v.where, "message": v.message} for v in problems])
+                response = _error(
+                    422,
+                    1102,
+                    f"[0401-1102]: Unprocessable Entity. {problems[0].message}",
+                    [{"property": v.where, "message": v.message} for v in problems],
+                )
         else:
             response = self._forward(request)
             if checked.operation is not None and response.status != 502:
@@ -104,16 +134,22 @@ class ValidatingProxy:
         path = self.validator.strip_base(request.path)
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         try:
-            upstream = self.session.request(request.method, self.upstream + path, params=request.query,
-                                            headers=headers, data=request.body, timeout=self.timeout,
-                                            allow_redirects=False)
+            upstream = self.session.request(
+                request.method,
+                self.upstream + path,
+                params=request.query,
+                headers=headers,
+                data=request.body,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             with self._lock:
                 self.upstream_errors += 1
-            return _error(502, 0, f"[0401-0502]: Bad Gateway. Upstream {self.upstream} is unreachable: "
-                                  f"{type(exc).__name__}")
-        return HttpResponse(upstream.status_code, {k.lower(): v for k, v in upstream.headers.items()},
-                            upstream.content)
+            return _error(
+                502, 0, f"[0401-0502]: Bad Gateway. Upstream {self.upstream} is unreachable: {type(exc).__name__}"
+            )
+        return HttpResponse(upstream.status_code, {k.lower(): v for k, v in upstream.headers.items()}, upstream.content)
 
     def _record(self, request: HttpRequest, response: HttpResponse, started: datetime, elapsed_ms: float) -> None:
         if not self.har_path:
@@ -136,16 +172,41 @@ class ValidatingProxy:
         with self._lock:
             ops = {}
             for op in sorted(self.exchanges):
-                ops[op] = {"exchanges": self.exchanges[op],
-                           "request_violations": dict(self.request_violations.get(op, {})),
-                           "response_violations": dict(self.response_violations.get(op, {}))}
-            violations = sum(sum(c.values()) for c in self.request_violations.values()) + sum(
-                sum(c.values()) for c in self.response_violations.values()) + sum(self.unmatched.values())
-            return {"upstream": self.upstream, "strict": self.strict, "exchanges": sum(self.exchanges.values()),
-                    "violations": violations, "rejected": self.rejected, "upstream_errors": self.upstream_errors,
-                    "operations": ops, "unmatched": dict(self.unmatched)}
+                ops[op] = {
+                    "exchanges": self.exchanges[op],
+                    "request_violations": dict(self.request_violations.get(op, {})),
+                    "response_violations": dict(self.response_violations.get(op, {})),
+                }
+            violations = (
+                sum(sum(c.values()) for c in self.request_violations.values())
+                + sum(sum(c.values()) for c in self.response_violations.values())
+                + sum(self.unmatched.values())
+            )
+            return {
+                "upstream": self.upstream,
+                "strict": self.strict,
+                "exchanges": sum(self.exchanges.values()),
+                "violations": violations,
+                "rejected": self.rejected,
+                "upstream_errors": self.upstream_errors,
+                "operations": ops,
+                "unmatched": dict(self.unmatched),
+            }
 
 
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 415: "Unsupported Media Type",
-            422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}

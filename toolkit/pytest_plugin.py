@@ -1,1 +1,283 @@
-"""pytest plugin for client projects (fixtures come with the plugin work)."""
+"""pytest plugin for client projects (registered under `pytest11`; idle unless used).
+
+Fixtures:
+    xsolla_spec       the resolved spec (session)
+    xsolla_mock       a live mock on 127.0.0.1 (one per session, state reset for each test):
+                      .url, .admin_auth, .user_token(user, **attrs), .load(fixtures), .requests, .clock
+    xsolla_app        an in-process Flask test client of a fresh mock
+    xsolla_validator  validates a requests/httpx response: .validate(r), .assert_valid(r)
+
+Marker:
+    @pytest.mark.xsolla_contract   every HTTP exchange the test makes through requests or
+                                   httpx is validated against the spec; a violation fails the test
+
+Configuration (command line > environment > ini):
+    --xsolla-base-url / XSOLLA_BASE_URL / xsolla_base_url   run against a real sandbox, not the mock
+    --xsolla-spec     / XSOLLA_SPEC     / xsolla_spec       another spec file
+    --xsolla-seed     / XSOLLA_SEED     / xsolla_seed       seed of the mock's generated project
+    XSOLLA_BASIC (PROJECT_ID:API_KEY) and XSOLLA_TOKEN give credentials for a real sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from .validation import ContractViolation, HttpRequest, ValidationResult, Validator, as_request, as_response
+
+SETTINGS = {"base_url": "XSOLLA_BASE_URL", "spec": "XSOLLA_SPEC", "seed": "XSOLLA_SEED"}
+_state_key = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xsolla-contract", "Xsolla contract testing")
+    group.addoption("--xsolla-base-url", help="Run xsolla fixtures against this server instead of the mock.")
+    group.addoption("--xsolla-spec", help="OpenAPI description to use (default: the bundled one).")
+    group.addoption("--xsolla-seed", type=int, help="Seed of the mock's generated project (default 1).")
+    parser.addini("xsolla_base_url", "Base URL of a real sandbox to use instead of the mock.")
+    parser.addini("xsolla_spec", "OpenAPI description to use (default: the bundled one).")
+    parser.addini("xsolla_seed", "Seed of the mock's generated project.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "xsolla_contract: validate every HTTP exchange of the test against the spec")
+    config.stash[_state_key] = {}
+
+
+def _setting(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(f"xsolla_{name}")
+    if value is None:
+        value = os.environ.get(SETTINGS[name]) or config.getini(f"xsolla_{name}") or None
+    return None if value is None else str(value)
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session")
+def xsolla_spec(pytestconfig: pytest.Config):
+    from .spec import Spec
+
+    return Spec.from_path(_setting(pytestconfig, "spec"))
+
+
+@pytest.fixture(scope="session")
+def _xsolla_validator(pytestconfig: pytest.Config, xsolla_spec) -> Validator:
+    state = pytestconfig.stash[_state_key]
+    if "validator" not in state:
+        state["validator"] = Validator(xsolla_spec)
+    return state["validator"]
+
+
+class _Clock:
+    def __init__(self, engine: Any):
+        self._engine = engine
+
+    def now(self) -> datetime:
+        return self._engine.clock().now()
+
+    def advance(self, by: float | str) -> datetime:
+        """Move the mock's time forward by seconds or an ISO 8601 duration ('P1D', 'PT6H')."""
+        from ..mocks.control import parse_duration
+
+        return self._engine.move_clock(seconds=parse_duration(by))
+
+    def set(self, moment: datetime) -> datetime:
+        return self._engine.move_clock(to=moment)
+
+
+@dataclass
+class MockHandle:
+    """What `xsolla_mock` gives a test."""
+
+    url: str
+    project_id: int
+    api_key: str
+    engine: Any = None
+    token: str | None = None
+
+    @property
+    def admin_auth(self) -> tuple[str, str]:
+        """Basic credentials for admin calls: `requests.get(url, auth=xsolla_mock.admin_auth)`."""
+        return (str(self.project_id), self.api_key)
+
+    def user_token(self, user: str = "user-1", **attributes: Any) -> str:
+        """A user JWT (attributes become the user's attributes for personalization)."""
+        if self.engine is None:
+            if self.token is None:
+                pytest.skip("no user token for the real server: set XSOLLA_TOKEN")
+            return self.token
+        from ..mocks.auth import mint_token
+
+        return mint_token(
+            user, project=self.project_id, attributes=attributes or None, secret=self.engine.config.jwt_secret
+        )
+
+    def _need_mock(self, what: str) -> Any:
+        if self.engine is None:
+            pytest.skip(f"{what} needs the mock (tests run against {self.url})")
+        return self.engine
+
+    def load(self, fixture_data: dict[str, Any]) -> None:
+        """Load fixtures (the `--fixtures` format) into the mock."""
+        from ..mocks.fixtures import load_fixtures
+
+        load_fixtures(self._need_mock("load()"), fixture_data)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The mock's journal of this test's requests (operation, status, violations)."""
+        return self._need_mock("the request journal").journal.entries()
+
+    @property
+    def clock(self) -> _Clock:
+        return _Clock(self._need_mock("the clock"))
+
+    def set_order_status(self, order_id: int, status: str) -> None:
+        from ..mocks import domain
+        from ..mocks.control import _set_status
+
+        engine = self._need_mock("changing order status")
+        assert status in domain.ORDER_STATUSES, status
+        engine.run(self.project_id, lambda ctx: _set_status(ctx, order_id, status))
+
+
+@pytest.fixture(scope="session")
+def _xsolla_mock_server(pytestconfig: pytest.Config, xsolla_spec) -> Iterator[tuple[Any, Any]]:
+    if _setting(pytestconfig, "base_url"):
+        yield None, None
+        return
+    from ..mocks import MockConfig, create_app
+    from .testing import MockServer
+
+    seed = int(_setting(pytestconfig, "seed") or 1)
+    app = create_app(xsolla_spec, config=MockConfig(seed=seed))
+    with MockServer(app) as server:
+        pytestconfig.stash[_state_key].setdefault("hosts", set()).add(f"{server.host}:{server.port}")
+        yield app, server
+
+
+@pytest.fixture
+def xsolla_mock(pytestconfig: pytest.Config, _xsolla_mock_server) -> Iterator[MockHandle]:
+    app, server = _xsolla_mock_server
+    if app is None:
+        from .fuzz import Credentials
+
+        creds = Credentials.from_env()
+        yield MockHandle(
+            _setting(pytestconfig, "base_url").rstrip("/"), creds.project_id, creds.api_key, token=creds.token
+        )
+        return
+    from ..mocks import engine_of
+    from ..mocks.control import initialise
+
+    engine = engine_of(app)
+    initialise(engine, force=True)  # state, clock and journal back to the start
+    yield MockHandle(f"{server.url}/api", engine.config.project_id, "test-key", engine=engine)
+    server.raise_errors()  # an error in the server thread fails the test that caused it
+
+
+@pytest.fixture
+def xsolla_app(xsolla_spec) -> Any:
+    """An in-process Flask test client of a fresh mock (its engine is `client.application.config['ENGINE']`)."""
+    from ..mocks import MockConfig, create_app
+
+    return create_app(xsolla_spec, config=MockConfig(seed=1)).test_client()
+
+
+class ResponseValidator:
+    """Validates responses of `requests` / `httpx` (the request is read from the response)."""
+
+    def __init__(self, validator: Validator):
+        self.validator = validator
+
+    def validate(self, response: Any, request: Any = None) -> ValidationResult:
+        return (
+            self.validator.validate_response(request, response)
+            if request is not None
+            else self.validator.validate_response(response)
+        )
+
+    def assert_valid(self, response: Any, request: Any = None) -> ValidationResult:
+        return self.validate(response, request).raise_for_violations()
+
+
+@pytest.fixture
+def xsolla_validator(_xsolla_validator: Validator) -> ResponseValidator:
+    return ResponseValidator(_xsolla_validator)
+
+
+# ---------------------------------------------------------- the marker
+
+
+class _Recorder:
+    """Captures the exchanges of requests and httpx while a marked test runs."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[tuple[HttpRequest, Any]] = []
+
+    def patch(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import httpx
+        import requests
+
+        recorder = self
+        original_send = requests.Session.send
+
+        def requests_send(session: Any, request: Any, **kwargs: Any) -> Any:
+            response = original_send(session, request, **kwargs)
+            recorder.exchanges.append((as_request(request), as_response(response)))
+            return response
+
+        original_httpx = httpx.Client.send
+
+        def httpx_send(client: Any, request: Any, **kwargs: Any) -> Any:
+            response = original_httpx(client, request, **kwargs)
+            response.read()
+            recorder.exchanges.append((as_request(request), as_response(response)))
+            return response
+
+        monkeypatch.setattr(requests.Session, "send", requests_send)
+        monkeypatch.setattr(httpx.Client, "send", httpx_send)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    marker = item.get_closest_marker("xsolla_contract")
+    if marker is None:
+        return (yield)
+    monkeypatch = pytest.MonkeyPatch()
+    recorder = _Recorder()
+    recorder.patch(monkeypatch)
+    try:
+        result = yield
+    finally:
+        monkeypatch.undo()
+    state = item.config.stash[_state_key]
+    if "validator" not in state:
+        from .spec import Spec
+
+        state["validator"] = Validator(Spec.from_path(_setting(item.config, "spec")))
+    validator: Validator = state["validator"]
+    hosts = set(item.config.stash[_state_key].get("hosts", set()))
+    base_url = _setting(item.config, "base_url")
+    if base_url:
+        from urllib.parse import urlsplit
+
+        hosts.add(urlsplit(base_url).netloc)
+    violations = []
+    for request, response in recorder.exchanges:
+        if hosts and request.host not in hosts:
+            continue
+        checked = validator.validate_response(request, response)
+        violations += checked.violations
+    if violations:
+        raise ContractViolation(
+            f"{item.nodeid}: {len(violations)} contract violation(s) in {len(recorder.exchanges)} HTTP exchange(s)",
+            violations,
+        )
+    return result

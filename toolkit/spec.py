@@ -127,10 +127,11 @@ class _Router:
             segments = template.strip("/").split("/")
             literal = sum(1 for s in segments if not s.startswith("{"))
             pattern = re.compile(
-                "^/" + "/".join(
-                    f"(?P<{s[1:-1]}>[^/]+)" if s.startswith("{") and s.endswith("}") else re.escape(s)
-                    for s in segments
-                ) + "$"
+                "^/"
+                + "/".join(
+                    f"(?P<{s[1:-1]}>[^/]+)" if s.startswith("{") and s.endswith("}") else re.escape(s) for s in segments
+                )
+                + "$"
             )
             self._routes.setdefault(len(segments), []).append((literal, pattern, template, methods))
         for routes in self._routes.values():
@@ -183,8 +184,9 @@ class Spec:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str] | None = None, *, lenient: bool = False,
-                  cache: bool = True) -> Spec:
+    def from_path(
+        cls, path: str | os.PathLike[str] | None = None, *, lenient: bool = False, cache: bool = True
+    ) -> Spec:
         """Load, resolve and validate the description at `path` (default: the bundled one).
 
         By default a `$ref` that cannot be resolved is an error naming every such
@@ -247,7 +249,8 @@ class Spec:
         shapes = {re.sub(r"\{[^}]+\}", "{}", t): t for t in self._router.templates}
         concrete = re.sub(r"/\d+(?=/|$)", "/{}", path)
         close = difflib.get_close_matches(concrete, list(shapes), n=n, cutoff=0.0) or difflib.get_close_matches(
-            pattern, list(shapes), n=n, cutoff=0.0)
+            pattern, list(shapes), n=n, cutoff=0.0
+        )
         ops: list[Operation] = []
         for shape in close:
             template = shapes[shape]
@@ -364,7 +367,10 @@ def _resolve(root: Path, *, lenient: bool) -> tuple[dict[str, Any], list[Path], 
 
     try:
         parser = prance.ResolvingParser(
-            str(target), lazy=True, backend="openapi-spec-validator", strict=False,
+            str(target),
+            lazy=True,
+            backend="openapi-spec-validator",
+            strict=False,
             recursion_limit_handler=on_recursion,
         )
         try:

@@ -122,9 +122,17 @@ class ContractClient:
             template = template.replace("{" + name + "}", str(value))
         return template
 
-    def call(self, method: str, path: str, *, json_body: Any = None, headers: Mapping[str, str] | None = None,
-             params: Mapping[str, Any] | list[tuple[str, Any]] | None = None, data: bytes | str | None = None,
-             content_type: str | None = None) -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        data: bytes | str | None = None,
+        content_type: str | None = None,
+    ) -> Answer:
         hdrs = dict(headers or {})
         body: bytes | None = None
         if json_body is not None:

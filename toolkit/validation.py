@@ -84,7 +84,8 @@ class HttpResponse:
 class Violation:
     """One way a request or response breaks the contract."""
 
-    kind: str  # no-operation | security | parameter | body | request-content-type | status | response-content-type | response-body
+    # no-operation | security | parameter | body | request-content-type | status | response-content-type | response-body
+    kind: str
     where: str  # e.g. "query limit", "request body /items/0/sku", "response 200 body /has_more"
     expected: str
     actual: str
@@ -96,8 +97,14 @@ class Violation:
         return f"{op}{self.where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"operation": self.operation, "kind": self.kind, "where": self.where,
-                "expected": self.expected, "actual": self.actual, "message": self.message}
+        return {
+            "operation": self.operation,
+            "kind": self.kind,
+            "where": self.where,
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+        }
 
 
 class ContractViolation(AssertionError):
@@ -175,10 +182,19 @@ def as_request(obj: Any) -> HttpRequest:
         return obj
     if isinstance(obj, Mapping):
         path, query, host = _split_url(obj.get("url") or obj.get("path") or "/")
-        query += list((obj.get("query") or {}).items()) if isinstance(obj.get("query"), Mapping) else list(
-            obj.get("query") or [])
-        return HttpRequest(str(obj.get("method", "GET")).upper(), path, query, _lower(obj.get("headers") or {}),
-                           _body_bytes(obj.get("body", obj.get("json"))), host)
+        query += (
+            list((obj.get("query") or {}).items())
+            if isinstance(obj.get("query"), Mapping)
+            else list(obj.get("query") or [])
+        )
+        return HttpRequest(
+            str(obj.get("method", "GET")).upper(),
+            path,
+            query,
+            _lower(obj.get("headers") or {}),
+            _body_bytes(obj.get("body", obj.get("json"))),
+            host,
+        )
     module = type(obj).__module__.split(".")[0]
     if module == "requests":  # PreparedRequest
         path, query, host = _split_url(obj.url)
@@ -191,8 +207,14 @@ def as_request(obj: Any) -> HttpRequest:
             content = obj.read()
         return HttpRequest(obj.method.upper(), path, query, _lower(obj.headers), content or None, host)
     if hasattr(obj, "environ") and hasattr(obj, "get_data"):  # werkzeug / flask request
-        return HttpRequest(obj.method.upper(), obj.path, list(obj.args.items(multi=True)), _lower(obj.headers),
-                           obj.get_data(cache=True) or None, obj.host)
+        return HttpRequest(
+            obj.method.upper(),
+            obj.path,
+            list(obj.args.items(multi=True)),
+            _lower(obj.headers),
+            obj.get_data(cache=True) or None,
+            obj.host,
+        )
     raise TypeError(f"cannot read a request from {type(obj).__name__}")
 
 
@@ -201,8 +223,11 @@ def as_response(obj: Any) -> HttpResponse:
     if isinstance(obj, HttpResponse):
         return obj
     if isinstance(obj, Mapping):
-        return HttpResponse(int(obj.get("status", obj.get("status_code", 200))), _lower(obj.get("headers") or {}),
-                            _body_bytes(obj.get("body", obj.get("json"))) or b"")
+        return HttpResponse(
+            int(obj.get("status", obj.get("status_code", 200))),
+            _lower(obj.get("headers") or {}),
+            _body_bytes(obj.get("body", obj.get("json"))) or b"",
+        )
     module = type(obj).__module__.split(".")[0]
     if module == "requests":
         return HttpResponse(obj.status_code, _lower(obj.headers), obj.content or b"")
@@ -289,8 +314,9 @@ class Validator:
             else:
                 near = ", ".join(str(o) for o in self.spec.nearest(req.method, path))
                 msg = f"no operation matches {req.method} {path}" + (f"; nearest: {near}" if near else "")
-            result.violations.append(Violation("no-operation", f"{req.method} {path}", "a documented operation",
-                                               f"{req.method} {path}", msg))
+            result.violations.append(
+                Violation("no-operation", f"{req.method} {path}", "a documented operation", f"{req.method} {path}", msg)
+            )
             return result
         op = result.operation = match.operation
         plan = self._plan(op)
@@ -321,7 +347,7 @@ class Validator:
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
             if path == base or path.startswith(base + "/"):
-                return path[len(base):] or "/"
+                return path[len(base) :] or "/"
         return path
 
     def response_violations(self, op: Operation, resp: HttpResponse) -> list[Violation]:
@@ -331,31 +357,86 @@ class Validator:
         name = op.operation_id
         if entry is None:
             documented = ", ".join(sorted(plan.responses))
-            return [Violation("status", f"response {status}", f"one of {documented}", status,
-                              f"status {status} is not documented (documented: {documented})", name)]
+            return [
+                Violation(
+                    "status",
+                    f"response {status}",
+                    f"one of {documented}",
+                    status,
+                    f"status {status} is not documented (documented: {documented})",
+                    name,
+                )
+            ]
         definition, media = entry
         if not media:
             if resp.body.strip():
-                return [Violation("response-body", f"response {status} body", "no content",
-                                  f"{len(resp.body)} bytes", f"status {status} is documented without a body", name)]
+                return [
+                    Violation(
+                        "response-body",
+                        f"response {status} body",
+                        "no content",
+                        f"{len(resp.body)} bytes",
+                        f"status {status} is documented without a body",
+                        name,
+                    )
+                ]
             return []
         ctype = resp.content_type
         if ctype not in media:
             if not resp.body and ctype == "":
-                return [Violation("response-body", f"response {status} body", "a body", "empty body",
-                                  f"status {status} must have a {'/'.join(media)} body", name)]
-            return [Violation("response-content-type", f"response {status} content-type", " or ".join(media), ctype or "(none)",
-                              f"content type {ctype or '(none)'} is not documented for {status}", name)]
+                return [
+                    Violation(
+                        "response-body",
+                        f"response {status} body",
+                        "a body",
+                        "empty body",
+                        f"status {status} must have a {'/'.join(media)} body",
+                        name,
+                    )
+                ]
+            return [
+                Violation(
+                    "response-content-type",
+                    f"response {status} content-type",
+                    " or ".join(media),
+                    ctype or "(none)",
+                    f"content type {ctype or '(none)'} is not documented for {status}",
+                    name,
+                )
+            ]
         check = media[ctype]
         if check is None:
             return []
+        if not (ctype == "application/json" or ctype.endswith("+json")):
+            text = resp.body.decode("utf-8", errors="replace")
+            return [
+                Violation("response-body", f"response {status} body", "matches the schema", _short(text), msg, name)
+                for _ptr, msg in check.errors(text)
+            ]
         try:
             data = resp.json()
         except ValueError as exc:
-            return [Violation("response-body", f"response {status} body", "JSON", resp.body[:60].decode(errors="replace"),
-                              f"body is not valid JSON: {exc}", name)]
-        return [Violation("response-body", f"response {status} body {ptr or '/'}", "matches the schema",
-                          _short(_at(data, ptr)), msg, name) for ptr, msg in check.errors(data)]
+            return [
+                Violation(
+                    "response-body",
+                    f"response {status} body",
+                    "JSON",
+                    resp.body[:60].decode(errors="replace"),
+                    f"body is not valid JSON: {exc}",
+                    name,
+                )
+            ]
+        return [
+            Violation(
+                "response-body",
+                f"response {status} body {ptr or '/'}",
+                "matches the schema",
+                _short(_at(data, ptr)),
+                msg,
+                name,
+            )
+            for ptr, msg in check.errors(data)
+        ]
 
     # -- plans ----------------------------------------------------------------
 
@@ -366,18 +447,33 @@ class Validator:
         params = []
         for p in op.parameters:
             schema = p.get("schema") or {}
-            params.append(_ParamPlan(p["name"], p["in"], bool(p.get("required")) or p["in"] == "path", schema,
-                                     SchemaCheck(schema), schema.get("type") == "array"))
+            params.append(
+                _ParamPlan(
+                    p["name"],
+                    p["in"],
+                    bool(p.get("required")) or p["in"] == "path",
+                    schema,
+                    SchemaCheck(schema),
+                    schema.get("type") == "array",
+                )
+            )
         body = op.request_body or {}
         content = body.get("content") or {}
         body_schema = (content.get("application/json") or {}).get("schema")
         responses = {}
         for status, resp in op.responses.items():
-            media = {ct.lower(): (SchemaCheck(m["schema"]) if m.get("schema") else None)
-                     for ct, m in (resp.get("content") or {}).items()}
+            media = {
+                ct.lower(): (SchemaCheck(m["schema"]) if m.get("schema") else None)
+                for ct, m in (resp.get("content") or {}).items()
+            }
             responses[status] = (resp, media)
-        plan = _Plan(params, bool(body.get("required")), tuple(c.lower() for c in content),
-                     SchemaCheck(body_schema) if body_schema else None, responses)
+        plan = _Plan(
+            params,
+            bool(body.get("required")),
+            tuple(c.lower() for c in content),
+            SchemaCheck(body_schema) if body_schema else None,
+            responses,
+        )
         self._plans[op.operation_id] = plan
         return plan
 
@@ -392,8 +488,16 @@ class Validator:
                 return []
             reasons.append(" and ".join(missing))
         wanted = " or ".join("+".join(r) or "(anonymous)" for r in op.security)
-        return [Violation("security", "request credentials", wanted, "; ".join(reasons),
-                          f"no valid credentials for {wanted}: {'; '.join(reasons)}", op.operation_id)]
+        return [
+            Violation(
+                "security",
+                "request credentials",
+                wanted,
+                "; ".join(reasons),
+                f"no valid credentials for {wanted}: {'; '.join(reasons)}",
+                op.operation_id,
+            )
+        ]
 
     def _credential_problem(self, name: str, req: HttpRequest) -> str | None:
         scheme = self.schemes.get(name, {})
@@ -424,8 +528,9 @@ class Validator:
             return None
         return None
 
-    def _check_params(self, op: Operation, plan: _Plan, req: HttpRequest, path_params: Mapping[str, str],
-                      result: ValidationResult) -> None:
+    def _check_params(
+        self, op: Operation, plan: _Plan, req: HttpRequest, path_params: Mapping[str, str], result: ValidationResult
+    ) -> None:
         query: dict[str, list[str]] = {}
         for k, v in req.query:
             query.setdefault(k, []).append(v)
@@ -441,9 +546,16 @@ class Validator:
                 continue
             if raw is None:
                 if p.required:
-                    result.violations.append(Violation("parameter", where, "a value", "(missing)",
-                                                       f"required {p.location} parameter {p.name!r} is missing",
-                                                       op.operation_id))
+                    result.violations.append(
+                        Violation(
+                            "parameter",
+                            where,
+                            "a value",
+                            "(missing)",
+                            f"required {p.location} parameter {p.name!r} is missing",
+                            op.operation_id,
+                        )
+                    )
                 continue
             try:
                 if p.is_array:
@@ -452,12 +564,23 @@ class Validator:
                 else:
                     value = _cast(raw[-1], p.schema)
             except ValueError as exc:
-                result.violations.append(Violation("parameter", where, str(p.schema.get("type")), raw[-1],
-                                                   f"{p.name}: {exc}", op.operation_id))
+                result.violations.append(
+                    Violation(
+                        "parameter", where, str(p.schema.get("type")), raw[-1], f"{p.name}: {exc}", op.operation_id
+                    )
+                )
                 continue
             for ptr, msg in p.check.errors(value):
-                result.violations.append(Violation("parameter", where + ptr, "matches the schema", _short(value),
-                                                   f"{p.name}: {msg}", op.operation_id))
+                result.violations.append(
+                    Violation(
+                        "parameter",
+                        where + ptr,
+                        "matches the schema",
+                        _short(value),
+                        f"{p.name}: {msg}",
+                        op.operation_id,
+                    )
+                )
             (result.path_params if p.location == "path" else result.query_params)[p.name] = value
 
     def _check_body(self, op: Operation, plan: _Plan, req: HttpRequest, result: ValidationResult) -> None:
@@ -466,27 +589,58 @@ class Validator:
             return  # bodies of operations without a requestBody are ignored, as openapi-core does
         if not has_body:
             if plan.body_required:
-                result.violations.append(Violation("body", "request body", "a JSON body", "(empty)",
-                                                   "the request body is required", op.operation_id))
+                result.violations.append(
+                    Violation(
+                        "body",
+                        "request body",
+                        "a JSON body",
+                        "(empty)",
+                        "the request body is required",
+                        op.operation_id,
+                    )
+                )
             return
         ctype = req.content_type
         if ctype not in plan.body_types:
-            result.violations.append(Violation("request-content-type", "request content-type", " or ".join(plan.body_types),
-                                               ctype or "(none)", f"content type {ctype or '(none)'} is not accepted",
-                                               op.operation_id))
+            result.violations.append(
+                Violation(
+                    "request-content-type",
+                    "request content-type",
+                    " or ".join(plan.body_types),
+                    ctype or "(none)",
+                    f"content type {ctype or '(none)'} is not accepted",
+                    op.operation_id,
+                )
+            )
             return
         if plan.body_check is None:
             return
         try:
             data = req.json()
         except ValueError as exc:
-            result.violations.append(Violation("body", "request body", "JSON", req.body[:60].decode(errors="replace"),
-                                               f"the request body is not valid JSON: {exc}", op.operation_id))
+            result.violations.append(
+                Violation(
+                    "body",
+                    "request body",
+                    "JSON",
+                    req.body[:60].decode(errors="replace"),
+                    f"the request body is not valid JSON: {exc}",
+                    op.operation_id,
+                )
+            )
             return
         result.body = data
         for ptr, msg in plan.body_check.errors(data):
-            result.violations.append(Violation("body", f"request body {ptr or '/'}", "matches the schema",
-                                               _short(_at(data, ptr)), msg, op.operation_id))
+            result.violations.append(
+                Violation(
+                    "body",
+                    f"request body {ptr or '/'}",
+                    "matches the schema",
+                    _short(_at(data, ptr)),
+                    msg,
+                    op.operation_id,
+                )
+            )
 
 
 def _at(data: Any, pointer: str) -> Any:

@@ -4,10 +4,19 @@ Each module registers its hooks with `@hook("operation-id", ...)` (and record
 transforms with `@transform("name")`); importing this package loads them all.
 """
 
-from .registry import HOOKS, hook, transform  # noqa: F401
 from . import (  # noqa: F401,E402  (registration side effects)
+    cart,
+    catalog,
+    chains,
+    codes,
+    games,
     items,
+    limits,
+    offer_chains,
+    orders,
     promotions,
+    upsell,
 )
+from .registry import HOOKS, hook, transform  # noqa: F401
 
 __all__ = ["HOOKS", "hook", "transform"]

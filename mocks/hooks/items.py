@@ -79,14 +79,22 @@ def admin_limits(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any] | None:
         if isinstance(per_user, Mapping) and per_user.get("limit_exceeded_visibility"):
             out["per_user"]["limit_exceeded_visibility"] = per_user["limit_exceeded_visibility"]
     if limits.get("per_item"):
-        out["per_item"] = {"total": limits["per_item"], "available": max(0, limits["per_item"] - sold),
-                           "reserved": 0, "sold": sold}
+        out["per_item"] = {
+            "total": limits["per_item"],
+            "available": max(0, limits["per_item"] - sold),
+            "reserved": 0,
+            "sold": sold,
+        }
     schedule = domain.user_schedule(limits)
     if schedule:
         nxt = domain.next_reset(ctx.now, schedule)
-        out["recurrent_schedule"] = {"per_user": {**schedule,
-                                                  "reset_next_date": int(nxt.timestamp()) if nxt else None,
-                                                  "displayable_reset_next_date": domain.iso(nxt) if nxt else None}}
+        out["recurrent_schedule"] = {
+            "per_user": {
+                **schedule,
+                "reset_next_date": int(nxt.timestamp()) if nxt else None,
+                "displayable_reset_next_date": domain.iso(nxt) if nxt else None,
+            }
+        }
     return out
 
 
@@ -94,8 +102,14 @@ def _content_view(ctx: Ctx, content: list[Mapping[str, Any]] | None) -> list[dic
     out = []
     for entry in content or []:
         target = domain.find_item(ctx, entry.get("sku", "")) or {}
-        out.append({**{k: v for k, v in target.items() if not k.startswith("_")}, "sku": entry.get("sku"),
-                    "quantity": entry.get("quantity", 1), "type": domain.catalog_type(target) or "virtual_good"})
+        out.append(
+            {
+                **{k: v for k, v in target.items() if not k.startswith("_")},
+                "sku": entry.get("sku"),
+                "quantity": entry.get("quantity", 1),
+                "type": domain.catalog_type(target) or "virtual_good",
+            }
+        )
     return out
 
 
@@ -107,15 +121,19 @@ def item_admin_view(ctx: Ctx, record: dict[str, Any], resource: Any = None) -> d
     if "content" in record:
         view["content"] = _content_view(ctx, record.get("content"))
     if record.get("type") == "unit":
-        view["unit_items"] = [item_admin_view(ctx, {**u, "groups": u.get("groups") or []}) | _keys_view(ctx, u)
-                              for u in record.get("unit_items") or []]
+        view["unit_items"] = [
+            item_admin_view(ctx, {**u, "groups": u.get("groups") or []}) | _keys_view(ctx, u)
+            for u in record.get("unit_items") or []
+        ]
     return view
 
 
 def _keys_view(ctx: Ctx, unit: Mapping[str, Any]) -> dict[str, Any]:
     stock = ctx.get("game_keys", unit.get("sku")) or {"codes": [], "used": []}
-    return {"keys": {"available": len(stock["codes"]), "used": len(stock["used"])},
-            "is_sales_exist": bool(stock["used"])}
+    return {
+        "keys": {"available": len(stock["codes"]), "used": len(stock["used"])},
+        "is_sales_exist": bool(stock["used"]),
+    }
 
 
 @transform("group_view")
@@ -138,8 +156,12 @@ hook("admin-hide-bundle")(set_field("bundle", "is_show_in_store", False))
 hook("admin-show-bundle")(set_field("bundle", "is_show_in_store", True))
 
 
-@hook("admin-get-virtual-items-list-by-group-external-id", "admin-get-virtual-items-list-by-group-id",
-      "admin-get-bundle-list-in-group-by-external-id", "admin-get-bundle-list-in-group-by-id")
+@hook(
+    "admin-get-virtual-items-list-by-group-external-id",
+    "admin-get-virtual-items-list-by-group-id",
+    "admin-get-bundle-list-in-group-by-external-id",
+    "admin-get-bundle-list-in-group-by-id",
+)
 def admin_items_in_group(ctx: Ctx) -> Reply:
     """Admin item lists filtered by a group (by its external id or numeric id)."""
     resource = ctx.resource("bundle" if "bundle" in ctx.op.operation_id else "virtual_item")

@@ -17,24 +17,30 @@ def promotion_view(ctx: Ctx, record: dict[str, Any], resource: Any = None) -> di
     """Admin view of a promotion: redemption counters and live-observed extra keys."""
     view = dict(record)
     if "external_id" in record:  # code-based promotions
-        codes = [c for c in ctx.values("code") if c.get("external_id") == record["external_id"]
-                 and c.get("kind") == resource.kind]
+        codes = [
+            c
+            for c in ctx.values("code")
+            if c.get("external_id") == record["external_id"] and c.get("kind") == resource.kind
+        ]
         used = sum(int(c.get("used", 0)) for c in codes)
         total = record.get("redeem_total_limit")
         view["total_codes_count"] = len(codes)
-        view["total_limit_state"] = None if total is None else {
-            "available": max(0, int(total) - used), "reserved": 0, "used": used}
+        view["total_limit_state"] = (
+            None if total is None else {"available": max(0, int(total) - used), "reserved": 0, "used": used}
+        )
     limits = record.get("limits")
     if isinstance(limits, dict):
         total = domain.per_user_total(limits)
         schedule = domain.user_schedule(limits)
-        view["limits"] = {"per_user": None if total is None else {"total": total}, "per_item": None,
-                          "recurrent_schedule": None if not schedule else {"per_user": schedule}}
+        view["limits"] = {
+            "per_user": None if total is None else {"total": total},
+            "per_item": None,
+            "recurrent_schedule": None if not schedule else {"per_user": schedule},
+        }
     return view
 
 
-for _name, _resource in (("coupon", "coupon"), ("promo-code", "promo_code"),
-                         ("unique-catalog-offer", "unique_offer")):
+for _name, _resource in (("coupon", "coupon"), ("promo-code", "promo_code"), ("unique-catalog-offer", "unique_offer")):
     hook(f"activate-{_name}")(set_field(_resource, "is_enabled", True))
     hook(f"deactivate-{_name}")(set_field(_resource, "is_enabled", False))
 
@@ -44,8 +50,11 @@ def switch_promotion(ctx: Ctx) -> Reply:
     """Activate or deactivate a promotion of any type by its numeric id."""
     promo = domain.find_promotion(ctx, ctx.path["promotion_id"])
     if promo is None:
-        ctx.fail(404, 9502, f"[0401-9502]: Can not find promotion with ID = {ctx.path['promotion_id']} "
-                            f"in project {ctx.project_id}")
+        ctx.fail(
+            404,
+            9502,
+            f"[0401-9502]: Can not find promotion with ID = {ctx.path['promotion_id']} in project {ctx.project_id}",
+        )
     kind = promo.pop("_kind")
     promo["is_enabled"] = ctx.op.operation_id == "activate-promotion"
     ctx.put(kind, domain.promotion_key({**promo, "_kind": kind}), promo)

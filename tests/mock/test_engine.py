@@ -11,8 +11,12 @@ ITEM = "/v2/project/{project_id}/admin/items/virtual_items/sku/{sku}"
 
 
 def sword(sku: str = "sword_1", **extra: object) -> dict:
-    return {"sku": sku, "name": {"en-US": "Sword", "de-DE": "Schwert"},
-            "prices": [{"amount": 9.99, "currency": "USD", "is_default": True}], **extra}
+    return {
+        "sku": sku,
+        "name": {"en-US": "Sword", "de-DE": "Schwert"},
+        "prices": [{"amount": 9.99, "currency": "USD", "is_default": True}],
+        **extra,
+    }
 
 
 def test_crud_round_trip(api: ContractClient) -> None:
@@ -77,7 +81,10 @@ def test_unknown_path_names_the_nearest_operations(api: ContractClient) -> None:
     answer = api.get("/v2/project/44056/admin/items/virtual_itemz", headers=api.admin())
     assert answer.status == 404
     assert "admin-get-virtual-items-list" in answer.data["errorMessage"]
-    assert answer.data["errorMessageExtended"]["nearest"][0]["path"] == "/v2/project/{project_id}/admin/items/virtual_items"
+    assert (
+        answer.data["errorMessageExtended"]["nearest"][0]["path"]
+        == "/v2/project/{project_id}/admin/items/virtual_items"
+    )
 
 
 def test_wrong_method_is_405_with_allow(api: ContractClient) -> None:

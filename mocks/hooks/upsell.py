@@ -1,0 +1,103 @@
+"""Catalog-side LiveOps: the project's upsell (one configuration per project)
+and the short list of catalog filter rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import domain
+from ..resources import paged_reply
+from .chains import invalid
+from .registry import hook
+
+if TYPE_CHECKING:
+    from ..engine import Ctx, Reply
+
+CATALOG_TYPES = ("virtual_good", "virtual_currency", "bundle", "unit")
+
+
+def _config(ctx: Ctx) -> dict[str, Any] | None:
+    return ctx.resource("upsell").get(ctx, "upsell")
+
+
+def upsell_records(ctx: Ctx, config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items an upsell offers: `fixed_list` its SKUs in order; `most_sellable` the items sold so
+    far, best sellers first; `only_promotions` the items of active discounts and bonus conditions."""
+    if config["type"] == "fixed_list":
+        return [r for r in (domain.find_item(ctx, sku) for sku in config.get("items") or []) if r]
+    catalog = [r for r in ctx.values("item") if r.get("type") in CATALOG_TYPES]
+    if config["type"] == "most_sellable":
+        sold = {r["sku"]: (ctx.get("item_sold", r["sku"]) or {}).get("sold", 0) for r in catalog}
+        return sorted((r for r in catalog if sold[r["sku"]]), key=lambda r: -sold[r["sku"]])
+    promoted = {i.get("sku") for p in domain.active_discounts(ctx, None) for i in p.get("items") or []}
+    promoted |= {c.get("sku") for p in domain.active_bonuses(ctx, None) for c in p.get("condition") or []}
+    return [r for r in catalog if r["sku"] in promoted]
+
+
+def _admin_item(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
+    fields = ("item_id", "sku", "type", "name", "bundle_type", "drm_name", "drm_sku")
+    view = {k: record.get(k) for k in fields}
+    if record.get("type") == "unit":
+        units = [_admin_item(ctx, u) for u in record.get("unit_items") or []]
+        view.update(unit_type="game", unit_items=units)
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def _check_items(ctx: Ctx) -> None:
+    missing = [sku for sku in ctx.body.get("items") or [] if domain.find_item(ctx, sku) is None]
+    if missing:
+        ctx.fail(404, 9901, f"[0401-4001]: Items weren't found: {', '.join(missing)}")
+
+
+@hook("get-upsell-configurations-for-project-admin")
+def upsell_configuration(ctx: Ctx) -> Reply:
+    """The upsell configuration with its items (an empty list before one is set up)."""
+    config = _config(ctx)
+    if config is None:
+        return ctx.reply([])
+    items = [_admin_item(ctx, r) for r in upsell_records(ctx, config)]
+    return ctx.reply([{"is_enabled": bool(config.get("is_enabled")), "type": config["type"], "items": items}])
+
+
+@hook("post-upsell")
+def create_upsell(ctx: Ctx) -> Reply:
+    """Set up the upsell; every SKU sent must exist (404 9901 names the unknown ones)."""
+    _check_items(ctx)
+    return ctx.resource("upsell").create(ctx)
+
+
+@hook("put-upsell")
+def replace_upsell(ctx: Ctx) -> Reply:
+    """Replace the upsell configuration (setting it up when there is none yet)."""
+    _check_items(ctx)
+    res = ctx.resource("upsell")
+    return res.update(ctx) if _config(ctx) else res.create(ctx)
+
+
+@hook("put-upsell-toggle-active-inactive")
+def toggle_upsell(ctx: Ctx) -> Reply:
+    """Switch the upsell on (`active`) or off (`inactive`), keeping its configuration."""
+    config = _config(ctx)
+    if config is None:
+        invalid(ctx, "The project has no upsell yet: create it first")
+    config["is_enabled"] = ctx.path["toggle"] == "active"
+    ctx.resource("upsell").save(ctx, config)
+    return ctx.reply(None)
+
+
+@hook("get-upsell-for-project-client")
+def upsell_items(ctx: Ctx) -> Reply:
+    """The upsell's items the user can see in the catalog, as catalog items; none while inactive."""
+    config = _config(ctx)
+    user = ctx.principal.user_id
+    records = upsell_records(ctx, config) if config and config.get("is_enabled") else []
+    visible = [r for r in records if domain.catalog_visible(ctx, r, user=user)]
+    return paged_reply(ctx, [domain.catalog_item_view(ctx, r, user=user) for r in visible])
+
+
+@hook("get-all-filter-rules")
+def all_filter_rules(ctx: Ctx) -> Reply:
+    """Every filter rule, unpaginated, in short form (the schema keeps id, name and state)."""
+    res = ctx.resource("filter_rule")
+    return ctx.reply({"items": [res.to_view(ctx, r) for r in res.all(ctx)]})
