@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso, parse_datetime
@@ -189,16 +189,17 @@ def balance(ctx: Ctx, sku: str, user: str | None = None) -> int:
     return int(inventory(ctx, user)["items"].get(sku, 0))
 
 
-def grant(ctx: Ctx, sku: str, quantity: float, user: str | None = None) -> None:
+def grant(ctx: Ctx, sku: str, quantity: float, user: str | None = None, *, expand: bool = True) -> None:
     """Put units of an item, a currency or value points into a user's inventory.
 
-    A currency package grants its currency; a bundle grants its content.
+    A currency package grants its currency; a bundle grants its content (one level:
+    bundles do not contain bundles).
     """
     user = user or ctx.user_id
     record = find_item(ctx, sku)
-    if record and record.get("type") == "bundle":
+    if expand and record and record.get("type") == "bundle":
         for part in record.get("content") or []:
-            grant(ctx, part["sku"], float(part.get("quantity", 1)) * quantity, user)
+            grant(ctx, part["sku"], float(part.get("quantity", 1)) * quantity, user, expand=False)
         return
     inv = inventory(ctx, user)
     inv["items"][sku] = inv["items"].get(sku, 0) + quantity
@@ -368,12 +369,16 @@ def promo_code_promotion(ctx: Ctx, code: str | None) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- prices
 
 
+# Exact decimal arithmetic for any amount a float can carry (up to ~1.8e308), rounded half up.
+MONEY = Context(prec=400, rounding=ROUND_HALF_UP)
+
+
 def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return MONEY.create_decimal(str(value)).quantize(Decimal("0.01"), context=MONEY)
 
 
 def discounted(amount: Decimal, percent: Decimal) -> Decimal:
-    return money(amount * (Decimal(100) - percent) / Decimal(100))
+    return money(MONEY.divide(MONEY.multiply(amount, Decimal(100) - percent), Decimal(100)))
 
 
 def base_price(record: Mapping[str, Any], country: str | None = None) -> dict[str, Any] | None:
@@ -430,7 +435,9 @@ def price_view(
                 "item_id": currency.get("item_id"),
                 "is_default": bool(vp.get("is_default")),
                 "amount": int(
-                    (Decimal(full) * (Decimal(100) - percent) / Decimal(100)).to_integral_value(ROUND_HALF_UP)
+                    MONEY.divide(MONEY.multiply(Decimal(full), Decimal(100) - percent), Decimal(100)).to_integral_value(
+                        ROUND_HALF_UP, context=MONEY
+                    )
                 ),
                 "amount_without_discount": full,
                 "name": text(currency.get("name"), ctx.locale),
@@ -729,6 +736,7 @@ def catalog_item_view(
     country: str | None = None,
     promo_code: str | None = None,
     additional_fields: Iterable[str] = (),
+    with_content: bool = True,
 ) -> dict[str, Any]:
     """An item as client catalog calls show it (CatalogItemCore plus the type's own fields).
 
@@ -759,10 +767,12 @@ def catalog_item_view(
     for key in ("virtual_item_type", "inventory_options", "bundle_type", "is_pre_order", "drm_name", "drm_sku"):
         if key in record:
             view[key] = record[key]
-    if "content" in record:
+    if with_content and "content" in record:  # one level: a bundle's parts are shown without their own content
         view["content"] = [
             {
-                **catalog_item_view(ctx, find_item(ctx, c["sku"]) or {"sku": c["sku"]}, user=user, country=country),
+                **catalog_item_view(
+                    ctx, find_item(ctx, c["sku"]) or {"sku": c["sku"]}, user=user, country=country, with_content=False
+                ),
                 "quantity": c.get("quantity", 1),
             }
             for c in record.get("content") or []

@@ -11,10 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
+
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.spec import Spec
 from xsolla_contract.toolkit.testing import ContractClient, MockServer
 from xsolla_contract.toolkit.validation import Validator
+
+pytest_plugins = ["pytester"]
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PROJECT = 44056

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from xsolla_contract.toolkit import spec as spec_module
 from xsolla_contract.toolkit._schema import SchemaCheck
 from xsolla_contract.toolkit.cli import main

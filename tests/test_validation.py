@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 import requests
+
 from xsolla_contract.toolkit.spec import Spec
 from xsolla_contract.toolkit.validation import ContractViolation, HttpRequest, HttpResponse, Validator
 

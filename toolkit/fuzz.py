@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections import Counter, defaultdict
@@ -182,22 +183,29 @@ def contract_schema(
 
 @dataclass
 class Coverage:
-    """What the run exercised, per operation."""
+    """What the run exercised, per operation label (`GET /v2/...`): statuses seen and failures."""
 
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
-    failures: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_call(self, label: str, status: int) -> None:
         with self.lock:
             self.statuses[label][status] += 1
 
-    def record_checks(self, label: str, results: list[Any]) -> None:
-        with self.lock:
-            for result in results:
-                failure = getattr(result, "failure", None)
-                if failure is not None:
-                    self.failures[label][f"{result.name}: {getattr(failure, 'title', failure)}"] += 1
+    def read_junit(self, path: str | Path) -> None:
+        """Failures and errors per operation, from schemathesis' JUnit report."""
+        from xml.etree import ElementTree
+
+        for case in ElementTree.parse(path).getroot().iter("testcase"):
+            for problem in [*case.findall("failure"), *case.findall("error")]:
+                text = (problem.text or problem.get("message") or problem.tag).strip()
+                titles = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
+                self.failures[case.get("name", "?")].extend(titles or [text.splitlines()[0]])
+
+    @property
+    def failure_count(self) -> int:
+        return sum(len(f) for f in self.failures.values())
 
     def summary(self, spec: Spec, selected: set[str]) -> str:
         by_label = {f"{op.method} {op.path}": op.operation_id for op in spec.operations.values()}
@@ -207,16 +215,15 @@ class Coverage:
             if op_id not in selected:
                 continue
             statuses = self.statuses.get(label, Counter())
-            failures = self.failures.get(label, Counter())
+            failures = Counter(self.failures.get(label, []))
             exercised += bool(statuses)
             mark = "FAIL" if failures else "ok  " if statuses else "none"
             seen = ", ".join(f"{s}x{n}" for s, n in sorted(statuses.items())) or "no calls"
             lines.append(f"{mark} {op_id:52} {sum(statuses.values()):5} calls  statuses {seen}")
-            lines += [f"       {name} (x{n})" for name, n in failures.items()]
-        total_failures = sum(sum(c.values()) for c in self.failures.values())
+            lines += [f"       {name}" + (f" (x{n})" if n > 1 else "") for name, n in failures.items()]
         cases = sum(sum(c.values()) for c in self.statuses.values())
         lines.append(
-            f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {total_failures} failing checks"
+            f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {self.failure_count} failures"
         )
         return "\n".join(lines)
 
@@ -240,6 +247,8 @@ class FuzzOptions:
     checks: tuple[str, ...] = DEFAULT_CHECKS
     mock_seed: int = 1
     max_failures: int | None = None
+    stateful_examples: int = 100  # scenarios of the stateful phase (each up to `stateful_steps` linked calls)
+    stateful_steps: int = 10
 
 
 def selected_operations(spec: Spec, options: FuzzOptions) -> set[str]:
@@ -288,18 +297,23 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
     def after_call(context: Any, case: Any, response: Any) -> None:
         coverage.record_call(case.operation.label, response.status_code)
 
-    def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
-        coverage.record_checks(case.operation.label, results)
-
     register("after_load_schema", after_load_schema)
     register("map_case", _pin_project(creds))
     register("after_call", after_call)
-    register("after_validate", after_validate)
     schemathesis.auth()(_auth_provider(creds))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # in process, the mock runs deep in the stack
     with tempfile.TemporaryDirectory(prefix="xsolla-fuzz-") as tmp:
         bundle = Path(tmp) / "openapi.json"
+        junit = options.junit or str(Path(tmp) / "junit.xml")
         bundle.write_text(json.dumps(spec.document))
+        config = Path(tmp) / "schemathesis.toml"
+        config.write_text(
+            f"[phases.stateful]\nmax-steps = {options.stateful_steps}\n"
+            f"[phases.stateful.generation]\nmax-examples = {options.stateful_examples}\n"
+        )
         args = [
+            "--config-file",
+            str(config),
             "run",
             str(bundle),
             "--url",
@@ -325,12 +339,9 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
             args += ["--max-failures", str(options.max_failures)]
         for op_id in sorted(selected):
             args += ["--include-operation-id", op_id]
-        if options.junit or options.report_dir:
-            args += ["--report", "junit"]
-            if options.junit:
-                args += ["--report-junit-path", options.junit]
-            if options.report_dir:
-                args += ["--report-dir", options.report_dir]
+        args += ["--report", "junit", "--report-junit-path", junit]
+        if options.report_dir:
+            args += ["--report-dir", options.report_dir]
         try:
             code = st_cli.main(args=args, prog_name="xsolla-contract fuzz", standalone_mode=False)
         except SystemExit as exc:  # click may still exit on usage errors
@@ -341,4 +352,6 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
             from schemathesis.auths import GLOBAL_AUTH_STORAGE
 
             GLOBAL_AUTH_STORAGE.unregister()
+        if Path(junit).is_file():
+            coverage.read_junit(junit)
     return int(code or 0), coverage, selected

@@ -133,6 +133,7 @@ def write_har(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> No
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".har-")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, target)
 
 

@@ -154,8 +154,15 @@ class ValidatingProxy:
     def _record(self, request: HttpRequest, response: HttpResponse, started: datetime, elapsed_ms: float) -> None:
         if not self.har_path:
             return
+        forwarded = HttpRequest(
+            request.method,
+            self.validator.strip_base(request.path),
+            request.query,
+            {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP},
+            request.body,
+        )
         with self._lock:
-            self._entries.append(har_entry(request, response, self.upstream, started, elapsed_ms))
+            self._entries.append(har_entry(forwarded, response, self.upstream, started, elapsed_ms))
             if time.monotonic() - self._last_write > 1.0:
                 self.flush_locked()
 

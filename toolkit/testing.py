@@ -26,6 +26,8 @@ class MockServer:
         from werkzeug.serving import make_server
 
         self.errors: list[BaseException] = []
+        if hasattr(app, "config"):  # a Flask app: let errors reach the guard instead of becoming 500s
+            app.config["PROPAGATE_EXCEPTIONS"] = True
         self._server = make_server(host, port, self._guard(app), threaded=True)
         self.host, self.port = host, self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="xsolla-mock", daemon=True)

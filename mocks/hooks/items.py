@@ -31,9 +31,31 @@ def item_prepare(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | None
         if record.get(flag) is None:
             record[flag] = default
     record["groups"] = _group_ids(record.get("groups"))
+    _store_amounts(record)
+    if record.get("content") is not None:
+        _check_content(ctx, record)
     if record.get("type") == "unit":
         _prepare_game(ctx, record, old)
     return record
+
+
+def _store_amounts(record: dict[str, Any]) -> None:
+    """Decimal strings are accepted for real-currency amounts on write; they are kept as numbers."""
+    for price in record.get("prices") or []:
+        if isinstance(price.get("amount"), str):
+            price["amount"] = float(price["amount"])
+
+
+def _check_content(ctx: Ctx, record: Mapping[str, Any]) -> None:
+    """Bundles and packages hold items and currencies, never bundles (nor themselves)."""
+    for entry in record.get("content") or []:
+        part = record if entry.get("sku") == record["sku"] else domain.find_item(ctx, entry.get("sku", ""))
+        if part is not None and part.get("type") == "bundle":
+            ctx.fail(
+                422,
+                1102,
+                f"[0401-1102]: Unprocessable Entity. {entry['sku']!r} is a bundle; bundles hold no bundles",
+            )
 
 
 def _prepare_game(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | None) -> None:
@@ -56,6 +78,8 @@ def _prepare_game(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | Non
         ctx.put("game_key_owner", sku, {"game_sku": record["sku"]})
     for sku in set(previous) - seen:
         ctx.delete("game_key_owner", sku)
+    for unit in record.get("unit_items") or []:
+        _store_amounts(unit)
 
 
 def _group_refs(ctx: Ctx, ids: list[str]) -> list[dict[str, Any]]:

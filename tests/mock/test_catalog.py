@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from xsolla_contract.mocks.app import engine_of
 from xsolla_contract.mocks.store import Transaction
 from xsolla_contract.toolkit.testing import ContractClient

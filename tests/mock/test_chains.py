@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from xsolla_contract.mocks.clock import iso, parse_datetime
 from xsolla_contract.toolkit.testing import ContractClient
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import requests
+
 from xsolla_contract.mocks.clock import iso, parse_datetime
 from xsolla_contract.toolkit.testing import ContractClient
 

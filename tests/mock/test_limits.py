@@ -4,6 +4,7 @@ and resetting what a user has left, and how that governs redemption."""
 from __future__ import annotations
 
 from test_codes import COUPON_CODE_LIMIT, make_coupon, make_items, redeem
+
 from xsolla_contract.toolkit.testing import ContractClient
 
 V2, V3 = "/v2/project/{project_id}", "/v3/project/{project_id}"

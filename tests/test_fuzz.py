@@ -1,0 +1,211 @@
+"""The fuzz suites: clean against the mock, failing (and saying why) against broken servers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from flask import Flask, Response, request
+
+from xsolla_contract.toolkit.cli import main
+from xsolla_contract.toolkit.testing import MockServer
+
+ITEM = {
+    "type": "object",
+    "required": ["sku", "name"],
+    "properties": {"sku": {"type": "string"}, "name": {"type": "string"}},
+}
+ERROR = {
+    "type": "object",
+    "required": ["errorCode", "errorMessage", "statusCode"],
+    "properties": {
+        "errorCode": {"type": "integer"},
+        "errorMessage": {"type": "string"},
+        "statusCode": {"type": "integer"},
+    },
+}
+
+
+def error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+# A tiny spec of one secured operation, built for these tests only.
+TINY_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "tiny store", "version": "1"},
+    "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},
+    "paths": {
+        "/v2/project/{project_id}/items/sku/{sku}": {
+            "get": {
+                "operationId": "get-tiny-item",
+                "tags": ["tiny"],
+                "security": [{"basicAuth": []}],
+                "parameters": [
+                    {"name": "project_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "sku",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[a-z_]{1,20}$"},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "The item.", "content": {"application/json": {"schema": ITEM}}},
+                    "401": error_response("No credentials."),
+                    "422": error_response("Invalid parameters."),
+                },
+            }
+        }
+    },
+}
+
+
+def broken_store(flaw: str) -> Flask:
+    """A server of the tiny spec with one deliberate flaw."""
+    app = Flask(f"broken-{flaw}")
+
+    def error(status: int) -> Response:
+        body = {"errorCode": status, "errorMessage": "refused", "statusCode": status}
+        return Response(json.dumps(body), status=status, mimetype="application/json")
+
+    @app.get("/v2/project/<project_id>/items/sku/<sku>")
+    def item(project_id: str, sku: str) -> Response:
+        if (
+            not project_id.isdigit()
+            or int(project_id) < 1
+            or not sku.replace("_", "").isalpha()
+            or len(sku) > 20
+            or sku != sku.lower()
+        ):
+            return error(422)
+        credential = "Basic " + base64.b64encode(b"44056:key").decode()
+        if flaw != "ignores-auth" and request.headers.get("Authorization") != credential:
+            return error(401)
+        body = {"sku": sku, "name": "Sword"}
+        if flaw == "drops-field":
+            del body["name"]
+        if flaw == "undocumented-status":
+            return Response(json.dumps(body), status=202, mimetype="application/json")
+        if flaw == "wrong-content-type":
+            return Response("<p>Sword</p>", mimetype="text/html")
+        return Response(json.dumps(body), mimetype="application/json")
+
+    return app
+
+
+@pytest.fixture
+def tiny_spec(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY_SPEC))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("flaw", "check"),
+    [
+        pytest.param("drops-field", "ST108 Response violates schema", id="drops-a-required-field"),
+        pytest.param("undocumented-status", "ST103 Undocumented status code", id="undocumented-status"),
+        pytest.param("ignores-auth", "API accepts requests without authentication", id="ignores-auth"),
+        pytest.param("wrong-content-type", "Undocumented Content-Type", id="wrong-content-type"),
+    ],
+)
+def test_fuzz_fails_on_a_broken_server_naming_operation_and_check(
+    tmp_path: Path, tiny_spec: Path, flaw: str, check: str
+) -> None:
+    junit = tmp_path / "junit.xml"
+    with MockServer(broken_store(flaw)) as server:
+        result = CliRunner().invoke(
+            main,
+            [
+                "fuzz",
+                "--spec",
+                str(tiny_spec),
+                "--base-url",
+                server.url,
+                "--auth-basic",
+                "44056:key",
+                "--max-examples",
+                "5",
+                "--seed",
+                "3",
+                "--negative",
+                "--junit",
+                str(junit),
+            ],
+        )
+    assert result.exit_code == 1, result.output
+    failing = [line for line in result.output.splitlines() if line.startswith("FAIL ")]
+    assert failing and "get-tiny-item" in failing[0]
+    assert check in result.output.split("Per-operation coverage", 1)[1]
+    # the JUnit report names the operation and carries the failure
+    cases = ElementTree.parse(junit).getroot().findall(".//testcase")
+    assert [c.get("name") for c in cases] == ["GET /v2/project/{project_id}/items/sku/{sku}"]
+    assert cases[0].find("failure") is not None and check in ElementTree.tostring(cases[0], encoding="unicode")
+
+
+def test_fuzz_passes_on_a_correct_server(tmp_path: Path, tiny_spec: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    with MockServer(broken_store("none")) as server:
+        result = CliRunner().invoke(
+            main,
+            [
+                "fuzz",
+                "--spec",
+                str(tiny_spec),
+                "--base-url",
+                server.url,
+                "--auth-basic",
+                "44056:key",
+                "--max-examples",
+                "5",
+                "--seed",
+                "3",
+                "--negative",
+                "--junit",
+                str(junit),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "1/1 operations exercised" in result.output and "0 failures" in result.output
+    case = ElementTree.parse(junit).getroot().find(".//testcase")
+    assert case is not None and case.find("failure") is None
+
+
+def test_read_only_selects_get_operations() -> None:
+    from xsolla_contract.toolkit.fuzz import FuzzOptions, selected_operations
+    from xsolla_contract.toolkit.spec import Spec
+
+    spec = Spec.from_path()
+    chosen = selected_operations(spec, FuzzOptions(read_only=True))
+    assert chosen and all(spec.operation(op).method == "GET" for op in chosen)
+    tagged = selected_operations(spec, FuzzOptions(include_tags=("cart",)))
+    assert tagged == {op.operation_id for op in spec.operations.values() if op.tag == "cart"}
+
+
+def test_python_entry_point_for_client_projects(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import base64
+
+        from xsolla_contract.toolkit.fuzz import contract_schema, mock_app
+
+        schema = contract_schema(app=mock_app(seed=2), max_examples=3).include(
+            operation_id=["get-virtual-items", "admin-get-virtual-items-list", "get-coupons"])
+
+        ADMIN = "Basic " + base64.b64encode(b"44056:fuzz-key").decode()
+
+        @schema.parametrize()
+        def test_api(case):
+            response = case.call_and_validate()  # every answer conforms to the spec
+            if (case.headers or {}).get("Authorization") == ADMIN:  # set per operation by the schema
+                assert response.status_code != 401, response.text
+        """
+    )
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
