@@ -32,7 +32,12 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Installs gunicorn (pip), wrk (Debian) and Prism (npm, into bench/.tools) when missing.
 bench: setup
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || ($(SUDO) apt-get update && $(SUDO) apt-get install -y wrk)
 	$(BIN)/python -m bench
 
 clean:

@@ -331,7 +331,9 @@ def active_discounts(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
         ctx.now.replace(second=0, microsecond=0),
         tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
     )
-    candidates = ctx.cached(key, lambda: [p for p in promotions(ctx, ("discount",)) if promotion_usable(ctx, p, None)])
+    candidates = ctx.cached(
+        key, lambda: [p for p in promotions(ctx, ("discount",)) if promotion_usable(ctx, p, None)], ("discount",)
+    )
     if user is None:
         return candidates
     return [p for p in candidates if promotion_usable(ctx, p, user)]
@@ -344,7 +346,9 @@ def active_bonuses(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
         ctx.now.replace(second=0, microsecond=0),
         tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
     )
-    candidates = ctx.cached(key, lambda: [p for p in promotions(ctx, ("bonus",)) if promotion_usable(ctx, p, None)])
+    candidates = ctx.cached(
+        key, lambda: [p for p in promotions(ctx, ("bonus",)) if promotion_usable(ctx, p, None)], ("bonus",)
+    )
     return candidates if user is None else [p for p in candidates if promotion_usable(ctx, p, user)]
 
 
@@ -588,7 +592,7 @@ def vp_reward_index(ctx: Ctx) -> dict[str, list[dict[str, Any]]]:
                 )
         return index
 
-    return ctx.cached(("vp_rewards", ctx.project_id), build)
+    return ctx.cached(("vp_rewards", ctx.project_id), build, ("item", "vp_rewards"))
 
 
 def vp_rewards(ctx: Ctx, sku: str) -> list[dict[str, Any]]:
@@ -625,7 +629,9 @@ def region_allows(ctx: Ctx, record: Mapping[str, Any], country: str | None) -> b
 def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Catalog filter rules: an item named by enabled rules is shown only when one of them matches the user."""
     rules = ctx.cached(
-        ("filter_rules", ctx.project_id), lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")]
+        ("filter_rules", ctx.project_id),
+        lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")],
+        ("filter_rule",),
     )
     applicable = [
         r
@@ -645,7 +651,9 @@ def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
 def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | None) -> bool:
     """Items of an enabled unique catalog offer are hidden until the user has entered its code."""
     offers = ctx.cached(
-        ("unique_offers", ctx.project_id), lambda: [o for o in ctx.values("unique_offer") if o.get("is_enabled")]
+        ("unique_offers", ctx.project_id),
+        lambda: [o for o in ctx.values("unique_offer") if o.get("is_enabled")],
+        ("unique_offer",),
     )
     holding = [
         o

@@ -71,6 +71,8 @@ class MockConfig:
     validate_responses: bool = True
     journal_size: int = 500
     catalog_cache_size: int = 256
+    response_cache: bool = True
+    response_cache_size: int = 2048
 
     @property
     def auth(self) -> AuthConfig:
@@ -127,12 +129,13 @@ class Ctx:
         ctype = JSON if JSON in content else next(iter(content), JSON)
         return Reply(status, self.engine.shaper.render(schema, data, self.locale), {"content-type": ctype})
 
-    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A derived view cached until the next committed write; built fresh while this
-        transaction has uncommitted writes (so nothing uncommitted is ever shared)."""
-        if self.tx.dirty:
+    def cached(self, key: Any, build: Callable[[], Any], depends: tuple[str, ...] | None = None) -> Any:
+        """A derived view cached until the next committed write. It is built fresh while this
+        transaction has uncommitted writes to the kinds it `depends` on (to any kind when not
+        given), so nothing uncommitted is ever shared."""
+        if self.tx.dirty and (depends is None or self.tx.dirty_kinds & set(depends)):
             return build()
-        return self.engine.cached(key, build)
+        return self.engine.cached(key, build, depends)
 
     def resource(self, name: str) -> Resource:
         return self.engine.resources.by_name[name]
@@ -200,6 +203,7 @@ class Engine:
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
         self.journal = Journal(self.config.journal_size)
+        self._responses = _Lru(self.config.response_cache_size)
         self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.unserved = [
@@ -214,7 +218,7 @@ class Engine:
         if tx is not None:
             state = tx.get(*CLOCK_KEY) or {}
         else:
-            with self.store.transaction() as t:
+            with self.store.transaction(write=False) as t:
                 state = t.get(*CLOCK_KEY) or {}
         return Clock(state.get("offset", 0.0))
 
@@ -228,13 +232,15 @@ class Engine:
             tx.put(*CLOCK_KEY, {"offset": clock.offset})
         return clock.now()
 
-    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A derived view cached against the store generation (least recently used entries go first).
+    def cached(self, key: Any, build: Callable[[], Any], depends: tuple[str, ...] | None = None) -> Any:
+        """A derived view cached against the writes to the kinds it `depends` on (any write when
+        not given); least recently used entries go first.
 
         Only for views of committed state: hooks use `Ctx.cached`, which bypasses the
         cache while their transaction holds uncommitted writes.
         """
-        full_key = (self.store.generation, key)
+        version = self.store.kind_generations(depends) if depends else self.store.generation
+        full_key = (version, key)
         with self._cache_lock:
             if full_key in self.cache:
                 self.cache.move_to_end(full_key)
@@ -255,6 +261,7 @@ class Engine:
         op: Operation | None = None
         request_violations: list[str] = []
         principal: Principal | None = None
+        cached: HttpResponse | None = None
         try:
             match = self.spec.find(req.method, path)
             if match is None:
@@ -281,8 +288,15 @@ class Engine:
             if problems:
                 request_violations = [str(v) for v in problems]
                 raise self._request_error(problems)
-            reply = self._act(op, principal, project_id or 0, result, req)
-            response = self._encode(reply, txid)
+            cache_key = self._cache_key(op, path, req)
+            cached = self._responses.get(cache_key) if cache_key else None
+            if cached is not None:
+                response = HttpResponse(cached.status, {**cached.headers, "x-transaction-id": txid}, cached.body)
+            else:
+                reply = self._act(op, principal, project_id or 0, result, req)
+                response = self._encode(reply, txid)
+                if cache_key and response.status < 300 and self.store.generation == cache_key[0]:
+                    self._responses.put(cache_key, response)
         except _MethodNotAllowed as exc:
             body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(
                 txid
@@ -297,7 +311,7 @@ class Engine:
             response = HttpResponse(500, {"content-type": JSON}, json.dumps(error.body(txid)).encode())
             request_violations.append(f"internal error: {exc!r}")
         response_violations: list[str] = []
-        if op is not None and self.config.validate_responses:
+        if op is not None and self.config.validate_responses and cached is None:
             response_violations = [str(v) for v in self.validator.response_violations(op, response)]
         self.journal.add(
             {
@@ -316,6 +330,25 @@ class Engine:
         )
         return response
 
+    def _cache_key(self, op: Operation, path: str, req: HttpRequest) -> tuple[Any, ...] | None:
+        """GET answers are reused until the next write (store generation) or the next minute.
+
+        The key names everything an answer can depend on: the state, the time (the clock's
+        offset only changes with a write), the request, and who asks (their credentials).
+        """
+        if op.method != "GET" or not self.config.response_cache:
+            return None
+        h = req.headers
+        return (
+            self.store.generation,
+            int(time.time() // 60),
+            path,
+            tuple(req.query),
+            h.get("authorization"),
+            h.get("x-unauthorized-id"),
+            h.get("x-user"),
+        )
+
     def _request_error(self, problems) -> ApiError:
         first = problems[0]
         if first.kind == "request-content-type":
@@ -328,7 +361,7 @@ class Engine:
     def _act(self, op: Operation, principal: Principal, project_id: int, result, req: HttpRequest) -> Reply:
         body = self.shaper.normalize(op.request_schema, result.body) if result.body is not None else None
         hook = self.hooks.get(op.operation_id)
-        with self.store.transaction() as tx:
+        with self.store.transaction(write=op.method != "GET") as tx:
             ctx = Ctx(
                 self,
                 op,
@@ -422,6 +455,28 @@ def _property(where: str) -> str:
         pointer = where[len("request body") :].strip()
         return "body" + (pointer if pointer not in ("", "/") else "")
     return where.replace(" ", ".")
+
+
+class _Lru:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int):
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
 
 
 class _MethodNotAllowed(Exception):

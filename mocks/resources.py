@@ -233,97 +233,94 @@ def _not(value: Any) -> Callable[[Any], bool]:
 
 # ------------------------------------------------------------------ the table
 
-PROMOTION_IDS = {"promotion_id": "promotion"}
 
-RESOURCES: list[Resource] = [
-    # LiveOps: promotions. Every promotion also gets a numeric promotion_id (one sequence).
-    Resource(
-        "coupon",
-        "coupon",
-        f"{P3}/admin/coupon",
-        (f"{P3}/admin/coupon/{{external_id}}",),
+def _code_promotion(name: str, path: str, what: str) -> Resource:
+    """Coupons, promo codes, unique offers: named by external_id, created disabled, with a promotion_id."""
+    return Resource(
+        name,
+        name,
+        f"{P3}/admin/{path}",
+        (f"{P3}/admin/{path}/{{external_id}}",),
         "external_id",
         defaults={"is_enabled": False},
-        extra_ids=PROMOTION_IDS,
+        extra_ids={"promotion_id": "promotion"},
         view="promotion_view",
-        not_found=(9802, "[0401-9802]: Coupon not found"),
-    ),
-    Resource(
-        "promo_code",
-        "promo_code",
-        f"{P3}/admin/promocode",
-        (f"{P3}/admin/promocode/{{external_id}}",),
-        "external_id",
-        defaults={"is_enabled": False},
-        extra_ids=PROMOTION_IDS,
-        view="promotion_view",
-        not_found=(9802, "[0401-9802]: Promo code not found"),
-    ),
-    Resource(
-        "unique_offer",
-        "unique_offer",
-        f"{P3}/admin/unique_catalog_offer",
-        (f"{P3}/admin/unique_catalog_offer/{{external_id}}",),
-        "external_id",
-        defaults={"is_enabled": False},
-        extra_ids=PROMOTION_IDS,
-        view="promotion_view",
-        not_found=(9802, "[0401-9802]: Unique catalog offer not found"),
-    ),
-    Resource(
-        "discount",
-        "discount",
-        f"{P3}/admin/promotion/item",
-        (f"{P3}/admin/promotion/{{promotion_id}}/item",),
+        not_found=(9802, f"[0401-9802]: {what} not found"),
+    )
+
+
+def _numbered(name: str, collection: str, item: str, param: str, sequence: str, **options: Any) -> Resource:
+    """A resource numbered by a sequence and named in paths by `param` (shown under that name too)."""
+    return Resource(
+        name,
+        name,
+        collection,
+        (item,),
         "id",
         id_source="sequence",
-        sequence="promotion",
-        defaults={"is_enabled": False},
-        lookup={"promotion_id": "id"},
-        aliases={"promotion_id": "id"},
-        view="promotion_view",
-        not_found=(9502, "[0401-9502]: Can not find promotion with ID = {key}"),
-    ),
-    Resource(
-        "bonus",
-        "bonus",
-        f"{P3}/admin/promotion/bonus",
-        (f"{P3}/admin/promotion/{{promotion_id}}/bonus",),
-        "id",
-        id_source="sequence",
-        sequence="promotion",
-        defaults={"is_enabled": False},
-        lookup={"promotion_id": "id"},
-        aliases={"promotion_id": "id"},
-        view="promotion_view",
-        not_found=(9502, "[0401-9502]: Can not find promotion with ID = {key}"),
-    ),
-    Resource(
-        "filter_rule",
-        "filter_rule",
-        f"{P}/admin/user/attribute/rule",
-        (f"{P}/admin/user/attribute/rule/{{rule_id}}",),
-        "id",
-        id_source="sequence",
-        sequence="filter_rule",
-        lookup={"rule_id": "id"},
-        aliases={"rule_id": "id"},
-        not_found=(4001, "[0401-4001]: Rule with id = {key} not found"),
-    ),
-    # LiveOps: value points and chains
-    Resource(
-        "value_point",
+        sequence=sequence,
+        lookup={param: "id"},
+        aliases={param: "id"},
+        **options,
+    )
+
+
+def _item(name: str, path: str, param: str, match: Mapping[str, Any], **options: Any) -> Resource:
+    """An item type: a record of kind `item` (SKUs and item ids are project-wide) named by SKU."""
+    return Resource(
+        name,
         "item",
-        f"{P}/admin/items/value_points",
-        (f"{P}/admin/items/value_points/sku/{{item_sku}}",),
+        f"{P}/admin/items/{path}",
+        (f"{P}/admin/items/{path}/sku/{{{param}}}",),
         "sku",
-        match={"type": "value_point"},
+        match=match,
         extra_ids={"item_id": "item"},
-        defaults={"is_enabled": True},
+        prepare="item_prepare",
         view="item_admin_view",
         list_order="order",
         not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
+        **options,
+    )
+
+
+_PROMOTION_NOT_FOUND = (9502, "[0401-9502]: Can not find promotion with ID = {key}")
+_CHAIN = {"prepare": "chain_prepare", "view": "chain_view", "list_order": "order"}
+
+RESOURCES: list[Resource] = [
+    # LiveOps: promotions (every promotion also has a numeric promotion_id, from one sequence)
+    _code_promotion("coupon", "coupon", "Coupon"),
+    _code_promotion("promo_code", "promocode", "Promo code"),
+    _code_promotion("unique_offer", "unique_catalog_offer", "Unique catalog offer"),
+    _numbered(
+        "discount",
+        f"{P3}/admin/promotion/item",
+        f"{P3}/admin/promotion/{{promotion_id}}/item",
+        "promotion_id",
+        "promotion",
+        defaults={"is_enabled": False},
+        view="promotion_view",
+        not_found=_PROMOTION_NOT_FOUND,
     ),
+    _numbered(
+        "bonus",
+        f"{P3}/admin/promotion/bonus",
+        f"{P3}/admin/promotion/{{promotion_id}}/bonus",
+        "promotion_id",
+        "promotion",
+        defaults={"is_enabled": False},
+        view="promotion_view",
+        not_found=_PROMOTION_NOT_FOUND,
+    ),
+    _numbered(
+        "filter_rule",
+        f"{P}/admin/user/attribute/rule",
+        f"{P}/admin/user/attribute/rule/{{rule_id}}",
+        "rule_id",
+        "filter_rule",
+        not_found=(4001, "[0401-4001]: Rule with id = {key} not found"),
+    ),
+    # LiveOps: value points and chains
+    _item("value_point", "value_points", "item_sku", {"type": "value_point"}, defaults={"is_enabled": True}),
     Resource(
         "reward_chain",
         "reward_chain",
@@ -332,41 +329,28 @@ RESOURCES: list[Resource] = [
         "reward_chain_id",
         id_source="sequence",
         sequence="reward_chain",
-        prepare="chain_prepare",
-        view="chain_view",
-        list_order="order",
         not_found=(9901, "[0401-4001]: Reward chain not found"),
+        **_CHAIN,
     ),
-    Resource(
-        "daily_chain",
+    _numbered(
         "daily_chain",
         f"{P}/admin/daily_chain",
-        (f"{P}/admin/daily_chain/id/{{daily_chain_id}}",),
-        "id",
-        id_source="sequence",
-        sequence="daily_chain",
-        lookup={"daily_chain_id": "id"},
-        aliases={"daily_chain_id": "id"},
-        prepare="chain_prepare",
-        view="chain_view",
-        list_order="order",
+        f"{P}/admin/daily_chain/id/{{daily_chain_id}}",
+        "daily_chain_id",
+        "daily_chain",
         not_found=(6201, "[0401-6201]: Chain not found"),
+        **_CHAIN,
     ),
-    Resource(
-        "offer_chain",
+    _numbered(
         "offer_chain",
         f"{P}/admin/offer_chain",
-        (f"{P}/admin/offer_chain/id/{{offer_chain_id}}",),
-        "id",
-        id_source="sequence",
-        sequence="offer_chain",
-        lookup={"offer_chain_id": "id"},
-        aliases={"offer_chain_id": "id"},
-        prepare="chain_prepare",
-        view="chain_view",
-        list_order="order",
+        f"{P}/admin/offer_chain/id/{{offer_chain_id}}",
+        "offer_chain_id",
+        "offer_chain",
         not_found=(6201, "[0401-6201]: Chain not found"),
+        **_CHAIN,
     ),
+    # upsell: one configuration per project (its calls are hooks; the row names its storage)
     Resource(
         "upsell",
         "upsell",
@@ -377,59 +361,21 @@ RESOURCES: list[Resource] = [
         defaults={"is_enabled": False},
         not_found=(9901, "[0401-4001]: Upsell is not configured for this project"),
     ),
-    # Catalog: every item type is a record of kind `item`, so SKUs and item ids are project-wide.
-    Resource(
-        "virtual_item",
-        "item",
-        f"{P}/admin/items/virtual_items",
-        (f"{P}/admin/items/virtual_items/sku/{{item_sku}}",),
-        "sku",
-        match={"type": "virtual_good"},
-        extra_ids={"item_id": "item"},
-        prepare="item_prepare",
-        view="item_admin_view",
-        list_order="order",
-        not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
-    ),
-    Resource(
-        "virtual_currency",
-        "item",
-        f"{P}/admin/items/virtual_currency",
-        (f"{P}/admin/items/virtual_currency/sku/{{virtual_currency_sku}}",),
-        "sku",
-        match={"type": "virtual_currency"},
-        extra_ids={"item_id": "item"},
-        prepare="item_prepare",
-        view="item_admin_view",
-        list_order="order",
-        not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
-    ),
-    Resource(
+    # Catalog: item types
+    _item("virtual_item", "virtual_items", "item_sku", {"type": "virtual_good"}),
+    _item("virtual_currency", "virtual_currency", "virtual_currency_sku", {"type": "virtual_currency"}),
+    _item(
         "currency_package",
-        "item",
-        f"{P}/admin/items/virtual_currency/package",
-        (f"{P}/admin/items/virtual_currency/package/sku/{{item_sku}}",),
-        "sku",
-        match={"type": "bundle", "bundle_type": "virtual_currency_package"},
-        extra_ids={"item_id": "item"},
-        prepare="item_prepare",
-        view="item_admin_view",
-        list_order="order",
-        not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
+        "virtual_currency/package",
+        "item_sku",
+        {"type": "bundle", "bundle_type": "virtual_currency_package"},
     ),
-    Resource(
+    _item(
         "bundle",
-        "item",
-        f"{P}/admin/items/bundle",
-        (f"{P}/admin/items/bundle/sku/{{sku}}",),
+        "bundle",
         "sku",
-        match={"type": "bundle", "bundle_type": _not("virtual_currency_package")},
+        {"type": "bundle", "bundle_type": _not("virtual_currency_package")},
         defaults={"bundle_type": "standard"},
-        extra_ids={"item_id": "item"},
-        prepare="item_prepare",
-        view="item_admin_view",
-        list_order="order",
-        not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
     ),
     Resource(
         "game",
@@ -445,6 +391,7 @@ RESOURCES: list[Resource] = [
         list_order="order",
         not_found=(4001, "[0401-4001]: Item with sku = '{key}' not found"),
     ),
+    # Catalog: organization
     Resource(
         "group",
         "group",
@@ -477,16 +424,12 @@ RESOURCES: list[Resource] = [
         not_found=(9906, "[0401-9906]: Attribute value not found."),
         duplicate=(9907, "[0401-9907]: The attribute value already exists."),
     ),
-    Resource(
-        "region",
+    _numbered(
         "region",
         f"{P}/admin/region",
-        (f"{P}/admin/region/{{region_id}}",),
-        "id",
-        id_source="sequence",
-        sequence="region",
-        lookup={"region_id": "id"},
-        aliases={"region_id": "id"},
+        f"{P}/admin/region/{{region_id}}",
+        "region_id",
+        "region",
         not_found=(1600, "[0401-1600]: Region not found"),
     ),
 ]

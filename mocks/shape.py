@@ -226,7 +226,8 @@ class Shaper:
     # ------------------------------------------------------------------ input
 
     def normalize(self, schema: Mapping[str, Any] | None, value: Any) -> Any:
-        """Request body -> stored form (two-letter locale keys); other values unchanged."""
+        """Request body -> stored form: two-letter locale keys, and only the fields the schema
+        declares (what the spec does not describe is not kept, so it can never come back)."""
         if schema is None or value is None:
             return value
         s = self.merged(schema)
@@ -245,8 +246,13 @@ class Shaper:
             return value
         if isinstance(value, Mapping):
             props = s.get("properties") or {}
-            extra = s.get("additionalProperties") if isinstance(s.get("additionalProperties"), Mapping) else None
-            return {k: self.normalize(props.get(k, extra), v) for k, v in value.items()}
+            extra = s.get("additionalProperties")
+            if props and not extra:  # a described object: its undeclared keys are dropped
+                return {k: self.normalize(props[k], v) for k, v in value.items() if k in props}
+            return {
+                k: self.normalize(props.get(k, extra if isinstance(extra, Mapping) else None), v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.normalize(s.get("items"), v) for v in value]
         return value

@@ -13,12 +13,14 @@ applied on commit; an exception inside the `with` block discards them, so a
 request that fails half-way leaves nothing behind. Records are copied in and out
 (as JSON), so callers can change what they read without changing the store.
 
-`generation` grows with every committed write; derived views (catalog pages)
-are cached against it.
+`generation` grows with every committed write, `kind_generations(kinds)` with
+every write to those kinds; derived views (catalog pages, indexes) are cached
+against them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -102,6 +104,10 @@ class Transaction:
     def dirty(self) -> bool:
         return bool(self._pending or self._counters)
 
+    @property
+    def dirty_kinds(self) -> set[str]:
+        return {kind for _, kind, _ in self._pending}
+
 
 class Store:
     """Interface and shared transaction logic of the backends."""
@@ -110,9 +116,12 @@ class Store:
         self._lock = threading.RLock()
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, write: bool = True) -> Iterator[Transaction]:
+        """One serialized transaction. `write=False` announces a reader (a GET): backends
+        shared by several processes let readers run side by side; should a reader write
+        after all, its writes still commit, under the writers' lock."""
         with self._lock:
-            self._begin()
+            self._begin(write)
             tx = Transaction(self)
             try:
                 yield tx
@@ -125,7 +134,7 @@ class Store:
                 self._rollback()
 
     # backend primitives -----------------------------------------------------
-    def _begin(self) -> None: ...
+    def _begin(self, write: bool = True) -> None: ...
     def _rollback(self) -> None: ...
     def _commit(self, tx: Transaction) -> None:
         raise NotImplementedError
@@ -141,6 +150,10 @@ class Store:
 
     @property
     def generation(self) -> int:
+        raise NotImplementedError
+
+    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
+        """How many committed writes touched each kind (all projects)."""
         raise NotImplementedError
 
     def export(self) -> dict[str, Any]:
@@ -169,6 +182,8 @@ class MemoryStore(Store):
         self._data: dict[tuple[int, str], dict[str, str]] = {}
         self._counters: dict[tuple[int, str], int] = {}
         self._generation = 0
+        self._generation_base = 0  # moves on bulk changes (load, clear)
+        self._kind_gen: dict[str, int] = {}
 
     def _commit(self, tx: Transaction) -> None:
         for (project, kind, key), value in tx._pending.items():
@@ -179,6 +194,8 @@ class MemoryStore(Store):
                 bucket[key] = value
         self._counters.update(tx._counters)
         self._generation += 1
+        for kind in tx.dirty_kinds:
+            self._kind_gen[kind] = self._kind_gen.get(kind, 0) + 1
 
     def _read(self, project: int, kind: str, key: str) -> str | None:
         return self._data.get((project, kind), {}).get(key)
@@ -192,6 +209,10 @@ class MemoryStore(Store):
     @property
     def generation(self) -> int:
         return self._generation
+
+    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
+        # a bulk change (load, clear) moves the global generation: keep it in every key
+        return (self._generation_base, *(self._kind_gen.get(k, 0) for k in kinds))
 
     def export(self) -> dict[str, Any]:
         with self._lock:
@@ -211,12 +232,14 @@ class MemoryStore(Store):
             self._data = data
             self._counters = {(int(p), s): int(n) for p, s, n in state.get("counters", [])}
             self._generation += 1
+            self._generation_base += 1
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
             self._counters.clear()
             self._generation += 1
+            self._generation_base += 1
 
 
 class SqliteStore(Store):
@@ -228,51 +251,63 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock_file = open(f"{self.path}.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
             """
+            -- the rowid keeps creation order (an upsert keeps the row, and so its rowid)
             CREATE TABLE IF NOT EXISTS records (
-                project INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
-                seq INTEGER NOT NULL, value TEXT NOT NULL,
-                PRIMARY KEY (project, kind, key));
-            CREATE INDEX IF NOT EXISTS records_order ON records (project, kind, seq);
+                id INTEGER PRIMARY KEY, project INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+                value TEXT NOT NULL, UNIQUE (project, kind, key));
+            CREATE INDEX IF NOT EXISTS records_order ON records (project, kind, id);
             CREATE TABLE IF NOT EXISTS counters (project INTEGER NOT NULL, name TEXT NOT NULL,
                 value INTEGER NOT NULL, PRIMARY KEY (project, name));
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            INSERT OR IGNORE INTO meta VALUES ('generation', 0), ('seq', 0);
+            INSERT OR IGNORE INTO meta VALUES ('generation', 0);
             """
         )
 
-    def _begin(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")  # takes the write lock across processes
+    def _begin(self, write: bool = True) -> None:
+        # Processes queue on a lock file (writers exclusive, readers shared) rather than on
+        # SQLite's busy loop, which sleeps in growing steps when several processes write.
+        self._file_lock(fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+        self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _file_lock(self, mode: int) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, mode)
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+        self._file_lock(fcntl.LOCK_UN)
 
     def _commit(self, tx: Transaction) -> None:
         db = self._db
         try:
-            seq = db.execute("SELECT value FROM meta WHERE name='seq'").fetchone()[0]
-            for (project, kind, key), value in tx._pending.items():
-                if value is _DELETED:
-                    db.execute("DELETE FROM records WHERE project=? AND kind=? AND key=?", (project, kind, key))
-                    continue
-                updated = db.execute(
-                    "UPDATE records SET value=? WHERE project=? AND kind=? AND key=?", (value, project, kind, key)
-                ).rowcount
-                if not updated:
-                    seq += 1
-                    db.execute("INSERT INTO records VALUES (?,?,?,?,?)", (project, kind, key, seq, value))
-            for (project, name), value in tx._counters.items():
-                db.execute(
-                    "INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=?",
-                    (project, name, value, value),
+            self._file_lock(fcntl.LOCK_EX)  # a reader that wrote becomes a writer to commit
+            deleted = [k for k, v in tx._pending.items() if v is _DELETED]
+            written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED]
+            if deleted:
+                db.executemany("DELETE FROM records WHERE project=? AND kind=? AND key=?", deleted)
+            if written:
+                db.executemany(
+                    "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?) "
+                    "ON CONFLICT(project, kind, key) DO UPDATE SET value=excluded.value",
+                    written,
                 )
-            db.execute("UPDATE meta SET value=? WHERE name='seq'", (seq,))
-            db.execute("UPDATE meta SET value=value+1 WHERE name='generation'")
+            if tx._counters:
+                db.executemany(
+                    "INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=excluded.value",
+                    [(p, name, value) for (p, name), value in tx._counters.items()],
+                )
+            db.executemany(
+                "INSERT INTO meta VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value=value+1",
+                [("generation",), *((f"gen:{kind}",) for kind in tx.dirty_kinds)],
+            )
             db.execute("COMMIT")
+            self._file_lock(fcntl.LOCK_UN)
         except BaseException:
             self._rollback()
             raise
@@ -285,7 +320,7 @@ class SqliteStore(Store):
 
     def _scan(self, project: int, kind: str) -> list[tuple[str, str]]:
         return self._db.execute(
-            "SELECT key, value FROM records WHERE project=? AND kind=? ORDER BY seq", (project, kind)
+            "SELECT key, value FROM records WHERE project=? AND kind=? ORDER BY id", (project, kind)
         ).fetchall()
 
     def _counter(self, project: int, sequence: str) -> int:
@@ -297,9 +332,19 @@ class SqliteStore(Store):
         with self._lock:
             return self._db.execute("SELECT value FROM meta WHERE name='generation'").fetchone()[0]
 
+    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
+        names = ["bulk", *(f"gen:{k}" for k in kinds)]
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    f"SELECT name, value FROM meta WHERE name IN ({','.join('?' * len(names))})", names
+                ).fetchall()
+            )
+        return tuple(rows.get(n, 0) for n in names)
+
     def export(self) -> dict[str, Any]:
         with self._lock:
-            rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY seq").fetchall()
+            rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY id").fetchall()
             counters = self._db.execute("SELECT project, name, value FROM counters").fetchall()
         return {
             "records": [[p, k, key, json.loads(v)] for p, k, key, v in rows],
@@ -310,19 +355,25 @@ class SqliteStore(Store):
         self._check_state(state)
         with self._lock:
             db = self._db
+            self._file_lock(fcntl.LOCK_EX)
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute("DELETE FROM records")
                 db.execute("DELETE FROM counters")
-                for seq, (project, kind, key, value) in enumerate(state["records"], start=1):
-                    db.execute(
-                        "INSERT INTO records VALUES (?,?,?,?,?)", (int(project), kind, str(key), seq, _dump(value))
-                    )
-                for project, name, value in state.get("counters", []):
-                    db.execute("INSERT INTO counters VALUES (?,?,?)", (int(project), name, int(value)))
-                db.execute("UPDATE meta SET value=? WHERE name='seq'", (len(state["records"]),))
-                db.execute("UPDATE meta SET value=value+1 WHERE name='generation'")
+                db.executemany(
+                    "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?)",
+                    [(int(p), kind, str(key), _dump(value)) for p, kind, key, value in state["records"]],
+                )
+                db.executemany(
+                    "INSERT INTO counters VALUES (?,?,?)",
+                    [(int(p), name, int(value)) for p, name, value in state.get("counters", [])],
+                )
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value=value+1",
+                    [("generation",), ("bulk",)],
+                )
                 db.execute("COMMIT")
+                self._file_lock(fcntl.LOCK_UN)
             except BaseException:
                 self._rollback()
                 raise
@@ -333,6 +384,8 @@ class SqliteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._lock_file is not None:
+                self._lock_file.close()
 
 
 def open_store(spec: str | None) -> Store:

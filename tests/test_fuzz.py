@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -209,3 +211,28 @@ def test_python_entry_point_for_client_projects(pytester: pytest.Pytester) -> No
     )
     result = pytester.runpytest("-q", "-p", "no:randomly")
     result.assert_outcomes(passed=3)
+
+
+def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path) -> None:
+    """What CI proves: every operation, positive and negative data, stateful sequences, no failure."""
+    junit = tmp_path / "junit.xml"
+    command = [
+        str(Path(sys.executable).parent / "xsolla-contract"),
+        "fuzz",
+        "--app",
+        "mock",
+        "--stateful",
+        "--negative",
+        "--max-examples",
+        "3",
+        "--seed",
+        "1",
+        "--junit",
+        str(junit),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    summary = done.stdout.split("Per-operation coverage", 1)[-1]
+    assert done.returncode == 0, summary[-3000:] + done.stderr[-2000:]
+    assert "227/227 operations exercised" in summary and ", 0 failures" in summary
+    cases = ElementTree.parse(junit).getroot().findall(".//testcase")
+    assert len(cases) >= 227 and not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]

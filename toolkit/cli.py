@@ -234,6 +234,8 @@ def token_cmd(
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Directory for schemathesis reports.")
 @click.option("--max-failures", type=int, help="Stop after this many failures.")
+@click.option("--stateful-examples", default=100, show_default=True, type=int,
+              help="Scenarios of the stateful phase (sequences of calls along the spec's links).")
 def fuzz_cmd(
     base_url: str | None,
     app: str | None,
@@ -251,6 +253,7 @@ def fuzz_cmd(
     junit_path: str | None,
     report_dir: str | None,
     max_failures: int | None,
+    stateful_examples: int,
 ) -> None:
     """Property-based and stateful contract tests (schemathesis) against the mock or any server."""
     from .fuzz import Credentials, FuzzOptions, run_fuzz
@@ -273,6 +276,7 @@ def fuzz_cmd(
             junit=junit_path,
             report_dir=report_dir,
             max_failures=max_failures,
+            stateful_examples=stateful_examples,
         )
         code, coverage, selected = run_fuzz(options)
     except (ValueError, ContractError) as exc:

@@ -10,7 +10,7 @@ personalized (no user limits, no personal offers).
 Scale: a list request costs about the same whatever the size of the store.
 The ordered, filtered list is computed once per store generation, project,
 kind, group, user attributes, country, promo code, `show_inactive_time_limited_items`
-and clock minute (`engine.cached`), and item views are built for the requested
+and clock minute (`Ctx.cached`), and item views are built for the requested
 page only. The few items whose visibility depends on the user himself (per-user
 limits that may hide them, unique catalog offers) stay in the cached list as
 candidates and are checked per request. Scans of the store (`ctx.values`) made
@@ -63,7 +63,7 @@ class ReadCtx(Ctx):
     """
 
     def values(self, kind: str) -> list[Any]:
-        return self.cached(("values", self.project_id, kind), lambda: Ctx.values(self, kind))
+        return self.cached(("values", self.project_id, kind), lambda: Ctx.values(self, kind), (kind,))
 
     def all_items(self) -> list[dict[str, Any]]:
         return self.values(domain.ITEM)
@@ -106,7 +106,7 @@ def catalog_index(ctx: ReadCtx) -> dict[str, Any]:
             "id": {r["item_id"]: r for r in records if r.get("item_id")},
         }
 
-    return ctx.engine.cached(("catalog_index", ctx.project_id), build)
+    return ctx.cached(("catalog_index", ctx.project_id), build, (domain.ITEM,))
 
 
 def game_keys(ctx: ReadCtx, game: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -179,7 +179,7 @@ def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[s
                 entries.append(record)
         return entries, per_user
 
-    return ctx.engine.cached(key, build)
+    return ctx.cached(key, build)
 
 
 def visible_list(ctx: ReadCtx, kind: str, group: str | None = None) -> tuple[list[dict[str, Any]], list[int]]:

@@ -1,0 +1,99 @@
+"""`make bench`: every benchmark, written to bench/results/<date>.md (never asserted in tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import sys
+from pathlib import Path
+
+from . import serve, spec_load, validation
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def row(name: str, r: dict) -> str:
+    return f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['non_2xx']} |"
+
+
+def main() -> None:
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    print("spec load ...", flush=True)
+    load = spec_load.run()
+    print("validation ...", flush=True)
+    pairs = validation.run()
+    print("serving (mock, Prism, bare Flask; then 100 / 10,000 / 100,000 items) ...", flush=True)
+    served = serve.run(seconds=seconds)
+    ours, prism, bare = served["ours"], served["prism"], served["bare"]
+    today = dt.date.today().isoformat()
+    lines = [
+        f"# Benchmarks, {today}",
+        "",
+        f"Machine: {served['cpus']} CPUs, Python {platform.python_version()}, {platform.machine()}. "
+        f"wrk: 2 threads, 32 connections, {seconds} s per run, on the same machine. "
+        f"Ours and the bare app: gunicorn, {served['workers']} gthread workers x 8 threads; ours with SQLite state "
+        "shared by the workers, request and response validation on. Prism: `prism mock` of `xsolla-contract spec "
+        "bundle`.",
+        "",
+        "## Serving",
+        "",
+        "| target / scenario | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---:|---:|---:|---:|",
+        row("ours: (a) catalog list, 50 items", ours["list"]),
+        row("ours: (a) same, response cache off", ours["list, no response cache"]),
+        row("ours: (b) admin create", ours["create"]),
+        row("ours: (c) coupon redeem", ours["redeem"]),
+        row("Prism: (a) catalog list", prism["list"]),
+        row("Prism: (b) admin create", prism["create"]),
+        row("bare Flask: (a) same list body", bare["list"]),
+        row("bare Flask: (b) same create answer", bare["create"]),
+        "",
+        "| ratio | (a) list | (b) create |",
+        "|---|---:|---:|",
+        f"| ours / Prism | {ratio(ours['list']['rps'], prism['list']['rps'])} | "
+        f"{ratio(ours['create']['rps'], prism['create']['rps'])} |",
+        f"| ours / bare | {ratio(ours['list']['rps'], bare['list']['rps'])} | "
+        f"{ratio(ours['create']['rps'], bare['create']['rps'])} |",
+        "",
+        "Prism answers the list from the spec's example (one item) and keeps no state; ours builds the page "
+        "from state. Non-2xx answers are errors of the target (for example Prism's validation of our "
+        "generated credentials).",
+        "",
+        "## Catalog list with a larger store (response cache off: every request builds its page)",
+        "",
+        "| items in the store | first page req/s | p50 ms | second page req/s | p50 ms |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for size, r in served["scale"].items():
+        lines.append(
+            f"| {size:,} | {r['first page']['rps']:.0f} | {r['first page']['p50_ms']:.1f} | "
+            f"{r['second page']['rps']:.0f} | {r['second page']['p50_ms']:.1f} |"
+        )
+    lines += [
+        "",
+        "## Spec, validation, start-up",
+        "",
+        f"- `Spec.from_path()` of the bundled spec: cold {load['cold_s'] * 1000:.0f} ms, warm (cached) "
+        f"{load['warm_s'] * 1000:.0f} ms ({load['speedup']:.0f}x).",
+    ]
+    for name, r in pairs.items():
+        lines.append(
+            f"- Request+response pairs validated per second, {name}: openapi-core (one cached `OpenAPI` "
+            f"object) {r['openapi_core']:.0f}, per-operation plans alone {r['plans_only']:.0f}, plans + "
+            f"compiled checks (ours) {r['ours']:.0f} ({r['ours'] / r['openapi_core']:.0f}x)."
+        )
+    lines.append(f"- Mock start-up (`xsolla-contract mock`, seeded, to the first answer): {served['startup_s']:.2f} s.")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{today}.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
