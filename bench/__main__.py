@@ -83,9 +83,9 @@ def main() -> None:
     ]
     for name, r in pairs.items():
         lines.append(
-            f"- Request+response pairs validated per second, {name}: openapi-core (one cached `OpenAPI` "
-            f"object) {r['openapi_core']:.0f}, per-operation plans alone {r['plans_only']:.0f}, plans + "
-            f"compiled checks (ours) {r['ours']:.0f} ({r['ours'] / r['openapi_core']:.0f}x)."
+            f"- Request+response pairs validated per second, {name}: openapi-core as it comes (one cached "
+            f"`OpenAPI` object) {r['openapi_core']:.0f}, ours without compiled checks {r['uncompiled']:.0f}, "
+            f"ours {r['ours']:.0f} ({r['ours'] / r['openapi_core']:.1f}x)."
         )
     lines.append(f"- Mock start-up (`xsolla-contract mock`, seeded, to the first answer): {served['startup_s']:.2f} s.")
     RESULTS.mkdir(exist_ok=True)

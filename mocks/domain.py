@@ -328,7 +328,7 @@ def active_discounts(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
     key = (
         "discounts",
         ctx.project_id,
-        ctx.now.replace(second=0, microsecond=0),
+        ctx.now.replace(microsecond=0),
         tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
     )
     candidates = ctx.cached(
@@ -343,7 +343,7 @@ def active_bonuses(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
     key = (
         "bonuses",
         ctx.project_id,
-        ctx.now.replace(second=0, microsecond=0),
+        ctx.now.replace(microsecond=0),
         tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
     )
     candidates = ctx.cached(

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 from faker import Faker
 
 from ..toolkit.spec import Operation, Spec
-from ..toolkit.validation import HttpRequest, HttpResponse, Validator
+from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
 from .resources import Resource, ResourceTable
@@ -331,7 +331,7 @@ class Engine:
         return response
 
     def _cache_key(self, op: Operation, path: str, req: HttpRequest) -> tuple[Any, ...] | None:
-        """GET answers are reused until the next write (store generation) or the next minute.
+        """GET answers are reused until the next write (store generation) or the next second.
 
         The key names everything an answer can depend on: the state, the time (the clock's
         offset only changes with a write), the request, and who asks (their credentials).
@@ -341,7 +341,7 @@ class Engine:
         h = req.headers
         return (
             self.store.generation,
-            int(time.time() // 60),
+            int(time.time()),
             path,
             tuple(req.query),
             h.get("authorization"),
@@ -353,7 +353,7 @@ class Engine:
         first = problems[0]
         if first.kind == "request-content-type":
             return ApiError(415, 1102, f"[0401-1102]: Unsupported Media Type. {first.message}")
-        if first.kind == "body" and first.expected == "JSON":
+        if first.kind == "body" and first.expected == UNREADABLE_BODY:
             return ApiError(400, 1102, f"[0401-1102]: Bad Request. {first.message}")
         extended = [{"property": _property(v.where), "message": v.message} for v in problems]
         return ApiError(422, 1102, f"[0401-1102]: Unprocessable Entity. {first.message}", extended)

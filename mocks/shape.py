@@ -16,7 +16,7 @@ maps get the two-letter keys the service answers with (`en-US` -> `en`,
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +39,53 @@ def localize(texts: Mapping[str, Any] | None, locale: str | None) -> str | None:
     return next((v for v in texts.values() if v), None)
 
 
+Renderer = Callable[[Any, "str | None"], Any]
+_MISSING = object()
+
+
+def _string(value: Any, locale: str | None) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return localize(value, locale) or ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _integer(value: Any, locale: str | None) -> Any:
+    if isinstance(value, (bool, int, float)):
+        return int(value)
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return _MISSING
+
+
+def _number(value: Any, locale: str | None) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return _MISSING
+
+
+_SCALARS: dict[str | None, Renderer] = {
+    "string": _string,
+    "integer": _integer,
+    "number": _number,
+    "boolean": lambda value, locale: bool(value),
+}
+
+
 class Shaper:
     def __init__(self) -> None:
         self._merged: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+        self._renderers: dict[int, tuple[Mapping[str, Any], Renderer]] = {}
 
     # ---------------------------------------------------------------- schemas
 
@@ -126,73 +170,108 @@ class Shaper:
     def render(self, schema: Mapping[str, Any] | None, value: Any, locale: str | None = None) -> Any:
         if schema is None:
             return value
+        return self.renderer(schema)(value, locale)
+
+    def renderer(self, schema: Mapping[str, Any]) -> Renderer:
+        """The compiled renderer of a schema: the decisions that depend only on the schema
+        (allOf folded, variants, required and nullable fields) are taken once."""
+        key = id(schema)
+        hit = self._renderers.get(key)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        cell: list[Renderer] = []
+        self._renderers[key] = (schema, lambda value, locale: cell[0](value, locale))  # recursive schemas
+        compiled = self._compile(schema)
+        cell.append(compiled)
+        self._renderers[key] = (schema, compiled)
+        return compiled
+
+    def _compile(self, schema: Mapping[str, Any]) -> Renderer:
         s = self.merged(schema)
         variants = s.get("oneOf") or s.get("anyOf")
         if variants:
-            if isinstance(value, Mapping) and self.is_catalog_text(s):
-                return localize(value, locale)
-            if value is None and not s.get("nullable") and not any(self.merged(v).get("nullable") for v in variants):
-                return self.synthesize(s)
-            fitting = [v for v in variants if self._fits(v, value)]
-            if fitting:
-                return self.render(self._closest(fitting, value), value, locale)
-            return self.render(variants[0], value, locale)
-        if value is None:
-            return None if s.get("nullable") else self.synthesize(s)
+            return self._compile_variants(s, variants)
+        nullable = bool(s.get("nullable"))
+        synthesize = self.synthesize
         kind = s.get("type") or ("object" if "properties" in s else None)
         if kind == "object":
-            if not isinstance(value, Mapping):
+            return self._compile_object(s, nullable)
+        if kind == "array":
+            items = s.get("items")
+            item = self.renderer(items) if items is not None else None
+
+            def render_array(value: Any, locale: str | None) -> Any:
+                if value is None:
+                    return None if nullable else synthesize(s)
+                if not isinstance(value, list):
+                    return synthesize(s)
+                return [item(v, locale) for v in value] if item else list(value)
+
+            return render_array
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+
+            def render_scalar(value: Any, locale: str | None) -> Any:
+                if value is None:
+                    return None if nullable else synthesize(s)
+                out = scalar(value, locale)
+                return synthesize(s) if out is _MISSING else out
+
+            return render_scalar
+
+        def render_any(value: Any, locale: str | None) -> Any:
+            if value is None:
+                return None if nullable else synthesize(s)
+            return copy.deepcopy(value)
+
+        return render_any
+
+    def _compile_variants(self, s: Mapping[str, Any], variants: list[Mapping[str, Any]]) -> Renderer:
+        catalog_text = self.is_catalog_text(s)
+        nullable = bool(s.get("nullable")) or any(self.merged(v).get("nullable") for v in variants)
+        fits, closest, renderer = self._fits, self._closest, self.renderer
+
+        def render_variant(value: Any, locale: str | None) -> Any:
+            if catalog_text and isinstance(value, Mapping):
+                return localize(value, locale)
+            if value is None and not nullable:
                 return self.synthesize(s)
-            props = s.get("properties") or {}
+            fitting = [v for v in variants if fits(v, value)]
+            return renderer(closest(fitting, value) if fitting else variants[0])(value, locale)
+
+        return render_variant
+
+    def _compile_object(self, s: Mapping[str, Any], nullable: bool) -> Renderer:
+        props = s.get("properties") or {}
+        required = set(s.get("required") or ())
+        # (name, schema, renderer, required, kept when null), in the schema's order
+        fields = [(name, sub, self.renderer(sub), name in required, self._nullable(sub)) for name, sub in props.items()]
+        extra = s.get("additionalProperties")
+        keep_extra = extra is True or (not props and extra is None) or (isinstance(extra, Mapping) and bool(extra))
+        extra_renderer = self.renderer(extra) if isinstance(extra, Mapping) and extra else None
+        synthesize = self.synthesize
+
+        def render_object(value: Any, locale: str | None) -> Any:
+            if value is None:
+                return None if nullable else synthesize(s)
+            if not isinstance(value, Mapping):
+                return synthesize(s)
             out: dict[str, Any] = {}
-            required = s.get("required") or ()
-            for name, sub in props.items():
+            for name, sub, render, is_required, keeps_null in fields:
                 if name in value:
-                    if value[name] is None and name not in required and not self._nullable(sub):
+                    v = value[name]
+                    if v is None and not is_required and not keeps_null:
                         continue  # absent rather than invented
-                    out[name] = self.render(sub, value[name], locale)
-                elif name in required:
-                    out[name] = self.synthesize(sub)
-            extra = s.get("additionalProperties")
-            if extra is True or (not props and extra is None) or (isinstance(extra, Mapping) and extra):
-                sub = extra if isinstance(extra, Mapping) else None
+                    out[name] = render(v, locale)
+                elif is_required:
+                    out[name] = synthesize(sub)
+            if keep_extra:
                 for k, v in value.items():
                     if k not in props and not str(k).startswith("_"):
-                        out[k] = self.render(sub, v, locale) if sub else copy.deepcopy(v)
+                        out[k] = extra_renderer(v, locale) if extra_renderer else copy.deepcopy(v)
             return out
-        if kind == "array":
-            if not isinstance(value, list):
-                return self.synthesize(s)
-            items = s.get("items")
-            return [self.render(items, v, locale) for v in value]
-        if kind == "string":
-            if isinstance(value, datetime):
-                return iso(value)
-            if isinstance(value, Mapping) and s.get("type") == "string":
-                return localize(value, locale) or ""
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            if isinstance(value, float):
-                return f"{value:.2f}"
-            return value if isinstance(value, str) else str(value)
-        if kind == "integer":
-            if isinstance(value, bool):
-                return int(value)
-            if isinstance(value, (int, float)):
-                return int(value)
-            if isinstance(value, str) and value.lstrip("-").isdigit():
-                return int(value)
-            return self.synthesize(s)
-        if kind == "number":
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return value
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return self.synthesize(s)
-        if kind == "boolean":
-            return bool(value)
-        return copy.deepcopy(value)
+
+        return render_object
 
     def synthesize(self, schema: Mapping[str, Any]) -> Any:
         """A minimal value valid against `schema` (for required fields state lacks)."""

@@ -110,7 +110,7 @@ def no_operation(har: dict) -> None:
             missing_credentials,
             "admin-create-virtual-item",
             "security",
-            "no Authorization header",
+            "Missing authorization header",
             id="missing-credentials",
         ),
         pytest.param(

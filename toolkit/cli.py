@@ -234,8 +234,20 @@ def token_cmd(
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Directory for schemathesis reports.")
 @click.option("--max-failures", type=int, help="Stop after this many failures.")
-@click.option("--stateful-examples", default=100, show_default=True, type=int,
-              help="Scenarios of the stateful phase (sequences of calls along the spec's links).")
+@click.option(
+    "--stateful-examples",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Scenarios of the stateful phase (sequences of calls along the spec's links).",
+)
+@click.option(
+    "--database",
+    default="none",
+    show_default=True,
+    help="Where schemathesis keeps the examples it found: 'none' (each run depends only on --seed), "
+    "':memory:', or a file path (replays earlier failures first).",
+)
 def fuzz_cmd(
     base_url: str | None,
     app: str | None,
@@ -254,6 +266,7 @@ def fuzz_cmd(
     report_dir: str | None,
     max_failures: int | None,
     stateful_examples: int,
+    database: str,
 ) -> None:
     """Property-based and stateful contract tests (schemathesis) against the mock or any server."""
     from .fuzz import Credentials, FuzzOptions, run_fuzz
@@ -277,6 +290,7 @@ def fuzz_cmd(
             report_dir=report_dir,
             max_failures=max_failures,
             stateful_examples=stateful_examples,
+            database=database,
         )
         code, coverage, selected = run_fuzz(options)
     except (ValueError, ContractError) as exc:

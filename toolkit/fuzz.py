@@ -249,6 +249,7 @@ class FuzzOptions:
     max_failures: int | None = None
     stateful_examples: int = 100  # scenarios of the stateful phase (each up to `stateful_steps` linked calls)
     stateful_steps: int = 10
+    database: str = "none"  # schemathesis' example database: none, :memory: or a path
 
 
 def selected_operations(spec: Spec, options: FuzzOptions) -> set[str]:
@@ -307,7 +308,8 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
         junit = options.junit or str(Path(tmp) / "junit.xml")
         bundle.write_text(json.dumps(spec.document))
         config = Path(tmp) / "schemathesis.toml"
-        config.write_text(
+        config.write_text(  # no cache of earlier runs: a run depends on its options and --seed only
+            "[cache]\nenabled = false\n"
             f"[phases.stateful]\nmax-steps = {options.stateful_steps}\n"
             f"[phases.stateful.generation]\nmax-examples = {options.stateful_examples}\n"
         )
@@ -332,6 +334,8 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
             "all",
             "--warnings",
             "off",
+            "--generation-database",
+            options.database,
         ]
         if options.seed is not None:
             args += ["--seed", str(options.seed)]

@@ -278,7 +278,10 @@ class Spec:
 
     @cached_property
     def openapi(self):  # -> openapi_core.OpenAPI
-        """The openapi-core object for this spec, built once (the spec is already validated)."""
+        """openapi-core as it comes, for this spec, built once (the spec is already validated).
+
+        The validators use their own configured object (`_core.core_for`); this one is the
+        baseline the benchmarks compare them with."""
         from openapi_core import Config, OpenAPI
 
         document = dict(self.document)

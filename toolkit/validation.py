@@ -14,27 +14,42 @@ pointer into the body), what was expected, what came, and a readable message. A
 request that matches no operation, an undocumented status code or content type,
 and a missing or malformed credential are violations too.
 
-Semantics are openapi-core's: parameters are deserialized per their style and
-schema, bodies and responses are checked by openapi-schema-validator's
-`OAS30Validator`. The per-operation plans (parameter casts, compiled schemas) are
-built once per `Validator`, which is what makes it fast enough to sit in a proxy
-or a mock.
+The checking is openapi-core's: one `OpenAPI` object per spec (`_core.core_for`)
+finds the operation, deserializes and casts parameters per their style, checks
+security, media types, bodies, statuses and headers; this module turns its errors
+into `Violation`s. `_core` configures that object through openapi-core's extension
+points so that it is fast enough to sit in a proxy or a mock.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ._schema import SchemaCheck
+from jsonschema_path import SchemaPath
+from openapi_core.datatypes import Parameters, RequestParameters
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.security.exceptions import SecurityProviderError
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+from openapi_core.validation.request.exceptions import (
+    MissingRequiredParameter,
+    MissingRequiredRequestBody,
+    ParameterValidationError,
+    SecurityValidationError,
+)
+from openapi_core.validation.response.exceptions import HeaderValidationError, MissingData
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from ._core import core_for, security_providers
 from .spec import Operation, Spec
 
 __all__ = [
+    "UNREADABLE_BODY",
     "ContractViolation",
     "HttpRequest",
     "HttpResponse",
@@ -47,6 +62,8 @@ __all__ = [
 
 
 # ----------------------------------------------------------------- data model
+
+UNREADABLE_BODY = "a body readable as its content type"  # `Violation.expected` of a body that cannot be parsed
 
 
 @dataclass
@@ -249,48 +266,70 @@ def _request_of(response: Any) -> Any:
     return None
 
 
-# ----------------------------------------------------------------- the plans
+# ------------------------------------------------------------ openapi-core
 
 
-def _cast(value: str, schema: Mapping[str, Any]) -> Any:
-    """Deserialize a primitive parameter value the way openapi-core does (raises ValueError)."""
-    kind = schema.get("type")
-    if kind == "integer":
-        if not value.lstrip("-").isdigit():
-            raise ValueError(f"{value!r} is not an integer")
-        return int(value)
-    if kind == "number":
-        return float(value)
-    if kind == "boolean":
-        if value.lower() in ("true", "1"):
-            return True
-        if value.lower() in ("false", "0"):
-            return False
-        raise ValueError(f"{value!r} is not a boolean")
-    return value
+class _CoreRequest:
+    """An `HttpRequest` as openapi-core reads requests (its `Request` protocol)."""
+
+    host_url = "http://contract.local"
+
+    def __init__(self, method: str, path: str, req: HttpRequest | None):
+        self.method = method.lower()
+        self.path = path
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(req.query if req else []),
+            header=Headers(list(req.headers.items()) if req else []),
+            cookie=ImmutableMultiDict(_cookies(req.headers.get("cookie", "")) if req else []),
+        )
+        self.content_type = req.headers.get("content-type", "") if req else ""  # a boundary keeps its case
+        self.body = req.body if req else None
 
 
-@dataclass
-class _ParamPlan:
-    name: str
-    location: str
-    required: bool
-    schema: Mapping[str, Any]
-    check: SchemaCheck
-    is_array: bool
+class _CoreResponse:
+    """An `HttpResponse` as openapi-core reads responses."""
+
+    def __init__(self, resp: HttpResponse):
+        self.status_code = resp.status
+        self.data = resp.body
+        self.content_type = resp.headers.get("content-type", "")
+        self.headers = Headers(list(resp.headers.items()))
 
 
-@dataclass
-class _Plan:
-    params: list[_ParamPlan]
-    body_required: bool
-    body_types: tuple[str, ...]
-    body_check: SchemaCheck | None
-    responses: dict[str, tuple[Mapping[str, Any], dict[str, SchemaCheck | None]]]
+def _cookies(header: str) -> list[tuple[str, str]]:
+    pairs = (part.strip().partition("=") for part in header.split(";") if "=" in part)
+    return [(name, value) for name, _, value in pairs]
+
+
+def _schema_errors(exc: BaseException | None) -> list[Any] | None:
+    """The jsonschema errors behind an openapi-core error, when a schema rejected the value."""
+    while exc is not None:
+        if isinstance(exc, InvalidSchemaValue):
+            return sorted(exc.schema_errors, key=lambda e: [str(p) for p in e.absolute_path])
+        exc = exc.__cause__
+    return None
+
+
+def _pointer(error: Any) -> str:
+    return "/" + "/".join(str(p) for p in error.absolute_path) if error.absolute_path else ""
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message; for oneOf/anyOf, that of the branch that came closest."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        return f"{error.message.split(' is not valid')[0]} matches no variant; closest: {deepest.message}"
+    return error.message
+
+
+def _cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 class Validator:
-    """Validates exchanges against one spec; build one per spec and reuse it."""
+    """Validates exchanges against one spec with openapi-core; build one per spec and reuse it."""
 
     def __init__(self, spec: Spec, *, base_paths: Iterable[str] | None = None):
         self.spec = spec
@@ -298,7 +337,7 @@ class Validator:
             base_paths = {urlsplit(s.get("url", "")).path.rstrip("/") for s in spec.document.get("servers", [])}
         self.base_paths = sorted({b for b in base_paths if b and b != "/"}, key=len, reverse=True)
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
-        self._plans: dict[str, _Plan] = {}
+        self.core = core_for(spec)
 
     # -- public ---------------------------------------------------------------
 
@@ -319,11 +358,23 @@ class Validator:
             )
             return result
         op = result.operation = match.operation
-        plan = self._plan(op)
-        out = result.violations
-        out.extend(self._check_security(op, req))
-        self._check_params(op, plan, req, match.path_params, result)
-        self._check_body(op, plan, req, result)
+        core_request = _CoreRequest(req.method, path, req)
+        try:
+            for error in self.core.request_validator.iter_errors(core_request):
+                result.violations.extend(self._request_violations(op, req, match.path_params, error))
+        except _UNREADABLE as exc:  # openapi-core's form parsers assert or fail to decode on broken bodies
+            result.violations.append(_unreadable_body(op, req.content_type, req.body, exc))
+        validated = getattr(core_request.parameters, "validated", None)
+        result.path_params = dict(match.path_params)
+        if isinstance(validated, Parameters):
+            result.path_params.update(validated.path)
+            result.query_params = dict(validated.query)
+        body_ok = not any(v.kind in ("body", "request-content-type") for v in result.violations)
+        if req.body and op.request_body and body_ok:
+            try:
+                result.body = req.json()
+            except ValueError:
+                result.body = None
         return result
 
     def validate_response(self, request: Any, response: Any | None = None) -> ValidationResult:
@@ -351,296 +402,222 @@ class Validator:
         return path
 
     def response_violations(self, op: Operation, resp: HttpResponse) -> list[Violation]:
-        plan = self._plan(op)
+        """What is wrong with a response to `op` (the operation the request matched)."""
         status = str(resp.status)
-        entry = plan.responses.get(status) or plan.responses.get(f"{status[0]}XX") or plan.responses.get("default")
+        where = f"response {status}"
+        out: list[Violation] = []
+        core_request = _CoreRequest(op.method, op.path, None)  # the router maps the template to `op`
+        for error in self.core.response_validator.iter_errors(core_request, _CoreResponse(resp)):
+            out.extend(self._response_violations(op, resp, error))
+        if not out:
+            documented = op.responses.get(status) or op.responses.get(f"{status[0]}XX") or op.responses.get("default")
+            if documented is not None and not documented.get("content") and resp.body.strip():
+                out.append(
+                    Violation(
+                        "response-body",
+                        f"{where} body",
+                        "no content",
+                        f"{len(resp.body)} bytes",
+                        f"status {status} is documented without a body",
+                        op.operation_id,
+                    )
+                )
+        return out
+
+    # -- openapi-core errors as violations -------------------------------------
+
+    def _request_violations(
+        self, op: Operation, req: HttpRequest, path_params: Mapping[str, str], error: Exception
+    ) -> list[Violation]:
         name = op.operation_id
-        if entry is None:
-            documented = ", ".join(sorted(plan.responses))
+        if isinstance(error, SecurityValidationError):
+            wanted = " or ".join("+".join(r) or "(anonymous)" for r in op.security or ())
+            reasons = "; ".join(self._credential_problems(op, req)) or str(_cause(error))
+            return [
+                Violation(
+                    "security",
+                    "request credentials",
+                    wanted,
+                    reasons,
+                    f"no valid credentials for {wanted}: {reasons}",
+                    name,
+                )
+            ]
+        if isinstance(error, MissingRequiredParameter):
+            return [
+                Violation(
+                    "parameter",
+                    f"{error.location} {error.name}",
+                    "a value",
+                    "(missing)",
+                    f"required {error.location} parameter {error.name!r} is missing",
+                    name,
+                )
+            ]
+        if isinstance(error, ParameterValidationError):
+            where = f"{error.location} {error.name}"
+            errors = _schema_errors(error)
+            raw = _raw_parameter(req, path_params, error.location, error.name)
+            if errors is None:
+                cause = _cause(error)
+                actual = raw if isinstance(raw, str) else _short(raw)
+                return [Violation("parameter", where, "a valid value", actual, f"{error.name}: {cause}", name)]
+            return [
+                Violation(
+                    "parameter",
+                    where + _pointer(e),
+                    "matches the schema",
+                    _short(e.instance),
+                    f"{error.name}: {_message(e)}",
+                    name,
+                )
+                for e in errors
+            ]
+        if isinstance(error, MissingRequiredRequestBody):
+            return [Violation("body", "request body", "a JSON body", "(empty)", "the request body is required", name)]
+        cause = _cause(error)
+        if isinstance(cause, MediaTypeNotFound):
+            ctype = req.content_type or "(none)"
+            accepted = " or ".join(cause.availableMimetypes)
+            return [
+                Violation(
+                    "request-content-type",
+                    "request content-type",
+                    accepted,
+                    ctype,
+                    f"content type {ctype} is not accepted (accepted: {accepted})",
+                    name,
+                )
+            ]
+        if isinstance(cause, DeserializeError):
+            return [_unreadable_body(op, req.content_type, req.body, cause.__cause__ or cause)]
+        errors = _schema_errors(error)
+        if errors is not None:
+            return [
+                Violation(
+                    "body",
+                    f"request body {_pointer(e) or '/'}",
+                    "matches the schema",
+                    _short(e.instance),
+                    _message(e),
+                    name,
+                )
+                for e in errors
+            ]
+        return [Violation("body", "request", "a valid request", type(cause).__name__, str(cause), name)]
+
+    def _response_violations(self, op: Operation, resp: HttpResponse, error: Exception) -> list[Violation]:
+        name, status = op.operation_id, str(resp.status)
+        where = f"response {status}"
+        if isinstance(error, ResponseNotFound):
+            documented = ", ".join(sorted(op.responses))
             return [
                 Violation(
                     "status",
-                    f"response {status}",
+                    where,
                     f"one of {documented}",
                     status,
                     f"status {status} is not documented (documented: {documented})",
                     name,
                 )
             ]
-        definition, media = entry
-        if not media:
-            if resp.body.strip():
-                return [
-                    Violation(
-                        "response-body",
-                        f"response {status} body",
-                        "no content",
-                        f"{len(resp.body)} bytes",
-                        f"status {status} is documented without a body",
-                        name,
-                    )
-                ]
-            return []
-        ctype = resp.content_type
-        if ctype not in media:
-            if not resp.body and ctype == "":
-                return [
-                    Violation(
-                        "response-body",
-                        f"response {status} body",
-                        "a body",
-                        "empty body",
-                        f"status {status} must have a {'/'.join(media)} body",
-                        name,
-                    )
-                ]
+        if isinstance(error, MissingData):
+            return [
+                Violation(
+                    "response-body", f"{where} body", "a body", "empty body", f"status {status} must have a body", name
+                )
+            ]
+        if isinstance(error, HeaderValidationError):
+            header = f"{where} header {error.name}"
+            return [Violation("response-header", header, "a valid header", "", _describe(error), name)]
+        cause = _cause(error)
+        if isinstance(cause, MediaTypeNotFound):
+            ctype = resp.content_type or "(none)"
             return [
                 Violation(
                     "response-content-type",
-                    f"response {status} content-type",
-                    " or ".join(media),
-                    ctype or "(none)",
-                    f"content type {ctype or '(none)'} is not documented for {status}",
+                    f"{where} content-type",
+                    " or ".join(cause.availableMimetypes),
+                    ctype,
+                    f"content type {ctype} is not documented for {status}",
                     name,
                 )
             ]
-        check = media[ctype]
-        if check is None:
-            return []
-        if not (ctype == "application/json" or ctype.endswith("+json")):
-            text = resp.body.decode("utf-8", errors="replace")
-            return [
-                Violation("response-body", f"response {status} body", "matches the schema", _short(text), msg, name)
-                for _ptr, msg in check.errors(text)
-            ]
-        try:
-            data = resp.json()
-        except ValueError as exc:
+        if isinstance(cause, DeserializeError):
+            detail = _describe(cause.__cause__ or cause)
+            sample = resp.body[:60].decode(errors="replace")
             return [
                 Violation(
                     "response-body",
-                    f"response {status} body",
-                    "JSON",
-                    resp.body[:60].decode(errors="replace"),
-                    f"body is not valid JSON: {exc}",
+                    f"{where} body",
+                    f"a readable {resp.content_type} body",
+                    sample,
+                    f"body is not valid {resp.content_type}: {detail}",
                     name,
                 )
             ]
-        return [
-            Violation(
-                "response-body",
-                f"response {status} body {ptr or '/'}",
-                "matches the schema",
-                _short(_at(data, ptr)),
-                msg,
-                name,
-            )
-            for ptr, msg in check.errors(data)
-        ]
-
-    # -- plans ----------------------------------------------------------------
-
-    def _plan(self, op: Operation) -> _Plan:
-        plan = self._plans.get(op.operation_id)
-        if plan is not None:
-            return plan
-        params = []
-        for p in op.parameters:
-            schema = p.get("schema") or {}
-            params.append(
-                _ParamPlan(
-                    p["name"],
-                    p["in"],
-                    bool(p.get("required")) or p["in"] == "path",
-                    schema,
-                    SchemaCheck(schema),
-                    schema.get("type") == "array",
-                )
-            )
-        body = op.request_body or {}
-        content = body.get("content") or {}
-        body_schema = (content.get("application/json") or {}).get("schema")
-        responses = {}
-        for status, resp in op.responses.items():
-            media = {
-                ct.lower(): (SchemaCheck(m["schema"]) if m.get("schema") else None)
-                for ct, m in (resp.get("content") or {}).items()
-            }
-            responses[status] = (resp, media)
-        plan = _Plan(
-            params,
-            bool(body.get("required")),
-            tuple(c.lower() for c in content),
-            SchemaCheck(body_schema) if body_schema else None,
-            responses,
-        )
-        self._plans[op.operation_id] = plan
-        return plan
-
-    def _check_security(self, op: Operation, req: HttpRequest) -> list[Violation]:
-        if not op.security:  # None or [] : nothing required
-            return []
-        reasons = []
-        for requirement in op.security:
-            missing = [self._credential_problem(name, req) for name in requirement]
-            missing = [m for m in missing if m]
-            if not missing:
-                return []
-            reasons.append(" and ".join(missing))
-        wanted = " or ".join("+".join(r) or "(anonymous)" for r in op.security)
-        return [
-            Violation(
-                "security",
-                "request credentials",
-                wanted,
-                "; ".join(reasons),
-                f"no valid credentials for {wanted}: {'; '.join(reasons)}",
-                op.operation_id,
-            )
-        ]
-
-    def _credential_problem(self, name: str, req: HttpRequest) -> str | None:
-        scheme = self.schemes.get(name, {})
-        kind = scheme.get("type")
-        if kind == "http":
-            auth = req.headers.get("authorization", "")
-            want = scheme.get("scheme", "").lower()
-            prefix, _, value = auth.partition(" ")
-            if not auth:
-                return f"{name}: no Authorization header"
-            if prefix.lower() != want or not value.strip():
-                return f"{name}: Authorization is not a {want.title()} credential"
-            if want == "basic":
-                try:
-                    decoded = base64.b64decode(value.strip(), validate=True).decode()
-                except (binascii.Error, UnicodeDecodeError):
-                    return f"{name}: Basic credential is not base64"
-                if ":" not in decoded:
-                    return f"{name}: Basic credential is not id:key"
-            return None
-        if kind == "apiKey":
-            where = scheme.get("in")
-            key = scheme.get("name", "")
-            if where == "header" and not req.headers.get(key.lower()):
-                return f"{name}: no {key} header"
-            if where == "query" and key not in dict(req.query):
-                return f"{name}: no {key} query parameter"
-            return None
-        return None
-
-    def _check_params(
-        self, op: Operation, plan: _Plan, req: HttpRequest, path_params: Mapping[str, str], result: ValidationResult
-    ) -> None:
-        query: dict[str, list[str]] = {}
-        for k, v in req.query:
-            query.setdefault(k, []).append(v)
-        for p in plan.params:
-            where = f"{p.location} {p.name}"
-            if p.location == "path":
-                raw: list[str] | None = [path_params[p.name]] if p.name in path_params else None
-            elif p.location == "query":
-                raw = query.get(p.name)
-            elif p.location == "header":
-                raw = [req.headers[p.name.lower()]] if p.name.lower() in req.headers else None
-            else:
-                continue
-            if raw is None:
-                if p.required:
-                    result.violations.append(
-                        Violation(
-                            "parameter",
-                            where,
-                            "a value",
-                            "(missing)",
-                            f"required {p.location} parameter {p.name!r} is missing",
-                            op.operation_id,
-                        )
-                    )
-                continue
-            try:
-                if p.is_array:
-                    values = raw if len(raw) > 1 or "," not in raw[0] else raw[0].split(",")
-                    value: Any = [_cast(v, p.schema.get("items") or {}) for v in values]
-                else:
-                    value = _cast(raw[-1], p.schema)
-            except ValueError as exc:
-                result.violations.append(
-                    Violation(
-                        "parameter", where, str(p.schema.get("type")), raw[-1], f"{p.name}: {exc}", op.operation_id
-                    )
-                )
-                continue
-            for ptr, msg in p.check.errors(value):
-                result.violations.append(
-                    Violation(
-                        "parameter",
-                        where + ptr,
-                        "matches the schema",
-                        _short(value),
-                        f"{p.name}: {msg}",
-                        op.operation_id,
-                    )
-                )
-            (result.path_params if p.location == "path" else result.query_params)[p.name] = value
-
-    def _check_body(self, op: Operation, plan: _Plan, req: HttpRequest, result: ValidationResult) -> None:
-        has_body = bool(req.body and req.body.strip())
-        if not plan.body_types:
-            return  # bodies of operations without a requestBody are ignored, as openapi-core does
-        if not has_body:
-            if plan.body_required:
-                result.violations.append(
-                    Violation(
-                        "body",
-                        "request body",
-                        "a JSON body",
-                        "(empty)",
-                        "the request body is required",
-                        op.operation_id,
-                    )
-                )
-            return
-        ctype = req.content_type
-        if ctype not in plan.body_types:
-            result.violations.append(
+        errors = _schema_errors(error)
+        if errors is not None:
+            return [
                 Violation(
-                    "request-content-type",
-                    "request content-type",
-                    " or ".join(plan.body_types),
-                    ctype or "(none)",
-                    f"content type {ctype or '(none)'} is not accepted",
-                    op.operation_id,
-                )
-            )
-            return
-        if plan.body_check is None:
-            return
-        try:
-            data = req.json()
-        except ValueError as exc:
-            result.violations.append(
-                Violation(
-                    "body",
-                    "request body",
-                    "JSON",
-                    req.body[:60].decode(errors="replace"),
-                    f"the request body is not valid JSON: {exc}",
-                    op.operation_id,
-                )
-            )
-            return
-        result.body = data
-        for ptr, msg in plan.body_check.errors(data):
-            result.violations.append(
-                Violation(
-                    "body",
-                    f"request body {ptr or '/'}",
+                    "response-body",
+                    f"{where} body {_pointer(e) or '/'}",
                     "matches the schema",
-                    _short(_at(data, ptr)),
-                    msg,
-                    op.operation_id,
+                    _short(e.instance),
+                    _message(e),
+                    name,
                 )
-            )
+                for e in errors
+            ]
+        return [Violation("response-body", where, "a valid response", type(cause).__name__, str(cause), name)]
+
+    def _credential_problems(self, op: Operation, req: HttpRequest) -> list[str]:
+        """Why each security alternative failed, in openapi-core's providers' words."""
+        parameters = _CoreRequest(req.method, req.path, req).parameters
+        problems = []
+        for requirement in op.security or ():
+            for scheme_name in requirement:
+                scheme = self.schemes.get(scheme_name)
+                if scheme is None:
+                    continue
+                try:
+                    security_providers.create(SchemaPath.from_dict(scheme))(parameters)
+                except SecurityProviderError as exc:
+                    problems.append(f"{scheme_name}: {exc}")
+        return problems
+
+
+# What openapi-core's body parsers raise, besides its own errors, on bodies they cannot read.
+_UNREADABLE = (AssertionError, UnicodeError, ValueError, LookupError)
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001 - some error messages fail to format on the bytes they carry
+        return type(exc).__name__
+
+
+def _unreadable_body(op: Operation, ctype: str, body: bytes | None, exc: BaseException) -> Violation:
+    """A body that cannot be parsed as its content type: the API answers 400 to it."""
+    sample = (body or b"")[:60].decode(errors="replace")
+    return Violation(
+        "body",
+        "request body",
+        UNREADABLE_BODY,
+        sample,
+        f"the request body is not valid {ctype or 'content'}: {_describe(exc)}",
+        op.operation_id,
+    )
+
+
+def _raw_parameter(req: HttpRequest, path_params: Mapping[str, str], location: str, name: str) -> Any:
+    if location == "query":
+        values = [v for k, v in req.query if k == name]
+        return values[-1] if len(values) == 1 else values or None
+    if location == "header":
+        return req.headers.get(name.lower())
+    return path_params.get(name)
 
 
 def _at(data: Any, pointer: str) -> Any:

@@ -10,7 +10,7 @@ personalized (no user limits, no personal offers).
 Scale: a list request costs about the same whatever the size of the store.
 The ordered, filtered list is computed once per store generation, project,
 kind, group, user attributes, country, promo code, `show_inactive_time_limited_items`
-and clock minute (`Ctx.cached`), and item views are built for the requested
+and clock second (`Ctx.cached`), and item views are built for the requested
 page only. The few items whose visibility depends on the user himself (per-user
 limits that may hide them, unique catalog offers) stay in the cached list as
 candidates and are checked per request. Scans of the store (`ctx.values`) made
@@ -158,7 +158,7 @@ def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[s
         principal.user_id is None,
         attributes,
         tuple(sorted(_options(ctx).items())),
-        ctx.now.replace(second=0, microsecond=0),
+        ctx.now.replace(microsecond=0),
     )
 
     def build() -> tuple[list[dict[str, Any]], list[int]]:

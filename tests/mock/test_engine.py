@@ -74,6 +74,20 @@ def test_malformed_json_and_wrong_content_type(api: ContractClient) -> None:
     assert broken.status == 400 and broken.data["errorCode"] == 1102
     plain = api.call("POST", api.path(ITEMS), data="sku=x", content_type="text/plain", headers=api.admin())
     assert plain.status == 415
+    not_utf8 = api.call("POST", api.path(ITEMS), data=b'3\xfd', content_type="application/json", headers=api.admin())
+    assert not_utf8.status == 400 and not_utf8.data["errorCode"] == 1102
+
+
+def test_unreadable_multipart_body_is_400(api: ContractClient) -> None:
+    upload = "/v2/project/{project_id}/admin/items/game/key/upload/sku/{item_sku}"
+    answer = api.call(
+        "POST",
+        api.path(upload, item_sku="any_key"),
+        data=b"\xfd\xfe not a multipart body",
+        content_type="multipart/form-data; boundary=nothing-here",
+        headers=api.admin(),
+    )
+    assert answer.status == 400 and "not valid multipart/form-data" in answer.data["errorMessage"]
 
 
 def test_unknown_path_names_the_nearest_operations(api: ContractClient) -> None:

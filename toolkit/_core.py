@@ -1,0 +1,283 @@
+"""openapi-core, set up once per spec, with a fast hot path and its own semantics.
+
+`core_for(spec)` builds one `openapi_core.OpenAPI` object per `Spec` (the spec
+was validated when it loaded, so it is not validated again) and plugs three
+things into openapi-core's own extension points:
+
+- a schema validators factory that keeps each schema's validator once built,
+  and asks a compiled `jsonschema_rs` check first: when it says "valid" the value
+  is valid; otherwise openapi-core's validator runs and reports exactly what
+  openapi-core reports. The compiled check is used only where it is at least as
+  strict as openapi-core (no formats it does not check, no readOnly/writeOnly);
+- a path finder backed by the spec's router (a dictionary of compiled templates)
+  instead of a scan of every path per request;
+- an HTTP security provider that also rejects a Basic credential that is not
+  base64 of `id:key`;
+- the parameters openapi-core validated are kept on the request's
+  `parameters.validated` (the mock serves them as openapi-core cast them).
+
+Everything else (parameter styles and casting, media types, security
+alternatives, response lookup) is openapi-core's.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema_path import SchemaPath
+from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas.factories import SchemaCastersFactory
+from openapi_core.security.exceptions import SecurityProviderError
+from openapi_core.security.factories import SecurityProviderFactory
+from openapi_core.security.providers import HttpProvider
+from openapi_core.templating.datatypes import TemplateResult
+from openapi_core.templating.paths.datatypes import PathOperationServer
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_core.validation.request.exceptions import ParametersError
+from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
+from openapi_core.validation.schemas.validators import SchemaValidator
+
+from ._schema import to_json_schema
+from .spec import Spec
+
+try:  # shipped with schemathesis; without it every check takes openapi-core's path
+    import jsonschema_rs
+except ImportError:  # pragma: no cover
+    jsonschema_rs = None
+
+__all__ = ["core_for", "security_providers"]
+
+# Formats the compiled check verifies at least as strictly as openapi-core does. A schema
+# using any other format (int32, byte, ...) is left to openapi-core alone.
+_SAFE_FORMATS = frozenset({"date-time", "email", "uri", "ipv4", "ipv6", "password"})
+_UNSAFE_KEYS = frozenset({"readOnly", "writeOnly", "discriminator", "$ref"})
+
+
+def _compilable(schema: Any) -> bool:
+    if isinstance(schema, list):
+        return all(_compilable(s) for s in schema)
+    if not isinstance(schema, Mapping):
+        return True
+    if _UNSAFE_KEYS & schema.keys():
+        return False
+    if "format" in schema and schema["format"] not in _SAFE_FORMATS:
+        return False
+    for key in ("properties", "patternProperties"):
+        if isinstance(schema.get(key), Mapping) and not all(_compilable(s) for s in schema[key].values()):
+            return False
+    nested = ("items", "additionalProperties", "not", "allOf", "oneOf", "anyOf")
+    return all(_compilable(schema[k]) for k in nested if k in schema)
+
+
+def _compile(contents: Any) -> Any:
+    if jsonschema_rs is None or not _compilable(contents):
+        return None
+    try:
+        return jsonschema_rs.Draft4Validator(to_json_schema(contents), validate_formats=True)
+    except Exception:  # noqa: BLE001 - a schema the compiled check cannot take: openapi-core alone
+        return None
+
+
+class _CheckedFirst(SchemaValidator):
+    """openapi-core's SchemaValidator, asking the compiled check first."""
+
+    def __init__(self, schema: SchemaPath, validator: Any, compiled: Any):
+        super().__init__(schema, validator)
+        self._compiled = compiled
+
+    def validate(self, value: Any) -> None:
+        if self._compiled is not None and self._compiled.is_valid(value):
+            return
+        super().validate(value)
+
+    def evolve(self, schema: SchemaPath) -> SchemaValidator:
+        return SchemaValidator(self.schema, self.validator).evolve(schema)
+
+
+class _CompiledValidatorsFactory(SchemaValidatorsFactory):
+    """Wraps openapi-core's factory of a validator class: same validators, built once."""
+
+    def __init__(self, base: SchemaValidatorsFactory):
+        super().__init__(base.schema_validator_cls, base.format_checker)
+        self._base = base
+        self._built: dict[Any, SchemaValidator] = {}
+        self._lock = threading.Lock()
+
+    def get_validator_cls(self, spec: SchemaPath, schema: SchemaPath) -> Any:
+        return self._base.get_validator_cls(spec, schema)
+
+    def create(
+        self,
+        spec: SchemaPath,
+        schema: SchemaPath,
+        format_validators: Any = None,
+        extra_format_validators: Any = None,
+        forbid_unspecified_additional_properties: bool = False,
+        enforce_properties_required: bool = False,
+    ) -> SchemaValidator:
+        key = (
+            schema.parts,
+            id(format_validators),
+            id(extra_format_validators),
+            forbid_unspecified_additional_properties,
+            enforce_properties_required,
+        )
+        built = self._built.get(key)
+        if built is not None:
+            return built
+        plain = self._base.create(
+            spec,
+            schema,
+            format_validators=format_validators,
+            extra_format_validators=extra_format_validators,
+            forbid_unspecified_additional_properties=forbid_unspecified_additional_properties,
+            enforce_properties_required=enforce_properties_required,
+        )
+        compiled = None
+        if not (forbid_unspecified_additional_properties or enforce_properties_required or extra_format_validators):
+            with schema.resolve() as resolved:
+                compiled = _compile(resolved.contents)
+        built = _CheckedFirst(plain.schema, plain.validator, compiled)
+        with self._lock:
+            self._built[key] = built
+        return built
+
+
+class _CachedCastersFactory(SchemaCastersFactory):
+    """openapi-core's casters factory; each schema's caster (and its validator) built once."""
+
+    def __init__(self, base: SchemaCastersFactory):
+        super().__init__(_CompiledValidatorsFactory(base.schema_validators_factory), base.types_caster)
+        self._built: dict[Any, Any] = {}
+
+    def create(
+        self, spec: SchemaPath, schema: SchemaPath, format_validators: Any = None, extra_format_validators: Any = None
+    ) -> Any:
+        key = (schema.parts, id(format_validators), id(extra_format_validators))
+        built = self._built.get(key)
+        if built is None:
+            built = self._built[key] = super().create(spec, schema, format_validators, extra_format_validators)
+        return built
+
+
+def _router_path_finder(spec: Spec) -> type:
+    class RouterPathFinder:
+        """openapi-core's path finder contract, answered by the spec's router."""
+
+        def __init__(self, spec_path: SchemaPath, base_url: str | None = None):
+            self.paths = dict((spec_path / "paths").str_items())
+            self._operations: dict[tuple[str, str], SchemaPath] = {}
+
+        def find(self, method: str, name: str) -> PathOperationServer:
+            path = urlsplit(name).path
+            match = spec.find(method.upper(), path)
+            if match is None:
+                if spec.methods_for(path):
+                    raise OperationNotFound(name, method)
+                raise PathNotFound(name)
+            template = match.operation.path
+            path_item = self.paths[template]
+            key = (template, method)
+            operation = self._operations.get(key)
+            if operation is None:
+                operation = self._operations[key] = path_item / method
+            return PathOperationServer(
+                path_item, operation, None, TemplateResult(template, dict(match.path_params)), TemplateResult("/", {})
+            )
+
+    return RouterPathFinder
+
+
+class _KeepsParameters:
+    """Request validator mixin: keeps the validated parameters on `parameters.validated`."""
+
+    def _get_parameters(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
+        try:
+            validated = super()._get_parameters(parameters, operation, path)  # type: ignore[misc]
+        except ParametersError as exc:
+            parameters.validated = exc.parameters
+            raise
+        parameters.validated = validated
+        return validated
+
+
+class BasicAwareHttpProvider(HttpProvider):
+    """openapi-core's HTTP provider; a Basic credential must also be base64 of `id:key`."""
+
+    def __call__(self, parameters: Any) -> Any:
+        value = super().__call__(parameters)
+        if (self.scheme / "scheme").read_str("").lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise SecurityProviderError("Basic credential is not base64.") from None
+            if ":" not in decoded:
+                raise SecurityProviderError("Basic credential is not id:key.")
+        elif not value.strip():
+            raise SecurityProviderError("Empty credential.")
+        return value
+
+
+class _SecurityProviders(SecurityProviderFactory):
+    PROVIDERS = {**SecurityProviderFactory.PROVIDERS, "http": BasicAwareHttpProvider}
+
+
+security_providers = _SecurityProviders()
+
+_built: weakref.WeakKeyDictionary[Spec, OpenAPI] = weakref.WeakKeyDictionary()
+_build_lock = threading.Lock()
+
+
+def _count_nodes(node: Any) -> int:
+    if isinstance(node, Mapping):
+        return 1 + sum(_count_nodes(v) for v in node.values())
+    if isinstance(node, list):
+        return 1 + sum(_count_nodes(v) for v in node)
+    return 1
+
+
+def _fast_factories(validator_cls: type) -> dict[str, Any]:
+    return {
+        "schema_validators_factory": _CompiledValidatorsFactory(validator_cls.schema_validators_factory),
+        "schema_casters_factory": _CachedCastersFactory(validator_cls.schema_casters_factory),
+    }
+
+
+def core_for(spec: Spec) -> OpenAPI:
+    """The one configured openapi-core object of a spec (built on first use)."""
+    core = _built.get(spec)
+    if core is not None:
+        return core
+    with _build_lock:
+        core = _built.get(spec)
+        if core is None:
+            document = dict(spec.document)
+            document["servers"] = [{"url": "/"}]  # paths are matched by the router, base paths stripped before
+            defaults = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
+            request_cls, response_cls = defaults.request_validator_cls, defaults.response_validator_cls
+            config = Config(
+                spec_validator_cls=None,
+                path_finder_cls=_router_path_finder(spec),
+                security_provider_factory=security_providers,
+                request_validator_cls=type(
+                    "RequestValidator",
+                    (_KeepsParameters, request_cls),
+                    _fast_factories(request_cls),
+                ),
+                response_validator_cls=type(
+                    "ResponseValidator",
+                    (response_cls,),
+                    _fast_factories(response_cls),
+                ),
+            )
+            # jsonschema_path resolves every read of the spec from the root unless it may keep
+            # resolved nodes; a size covering the whole document makes repeated reads lookups
+            nodes = _count_nodes(document)
+            core = _built[spec] = OpenAPI(SchemaPath.from_dict(document, resolved_cache_maxsize=nodes), config=config)
+    return core
