@@ -38,6 +38,21 @@ def in_periods(now: datetime, periods: Iterable[Mapping[str, Any]] | None) -> bo
     return not periods or any(within(now, p.get("date_from"), p.get("date_until")) for p in periods)
 
 
+def next_boundary(now: datetime, records: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """The first moment after `now` at which a period or date range of these records (items,
+    promotions, rules) opens or closes: until then, whatever depends on time alone stays as it is."""
+    soonest: datetime | None = None
+    for record in records:
+        ranges = [*(record.get("periods") or ()), *(record.get("promotion_periods") or ())]
+        ranges.append({"date_from": record.get("date_start"), "date_until": record.get("date_end")})
+        for window in ranges:
+            for bound in (window.get("date_from"), window.get("date_until")):
+                moment = parse_datetime(bound) if bound else None
+                if moment is not None and moment > now and (soonest is None or moment < soonest):
+                    soonest = moment
+    return soonest
+
+
 def is_time_limited(record: Mapping[str, Any]) -> bool:
     return any(p.get("date_from") or p.get("date_until") for p in record.get("periods") or [])
 
@@ -229,8 +244,16 @@ def usage_since(events: Iterable[Mapping[str, Any]], since: datetime | None) -> 
 def record_use(ctx: Ctx, kind: str, key: str, user: str, n: int = 1) -> None:
     """Remember that `user` used `key` (an item, a promotion, a code) `n` times now."""
     state = ctx.get(kind, user) or {}
-    state.setdefault(str(key), []).append({"at": iso(ctx.now), "n": n})
+    _add_use(state.setdefault(str(key), []), iso(ctx.now), n)
     ctx.put(kind, user, state)
+
+
+def _add_use(events: list[dict[str, Any]], at: str, n: int) -> None:
+    """Uses of one second are one entry (counts are summed by time anyway)."""
+    if events and events[-1].get("at") == at:
+        events[-1]["n"] = int(events[-1].get("n", 1)) + n
+    else:
+        events.append({"at": at, "n": n})
 
 
 def uses(
@@ -245,7 +268,7 @@ def uses(
 def adjust_uses(ctx: Ctx, kind: str, key: str, user: str, delta: int) -> None:
     """Admin correction of a user's use count (negative: give uses back)."""
     state = ctx.get(kind, user) or {}
-    state.setdefault(str(key), []).append({"at": iso(ctx.now), "n": delta})
+    _add_use(state.setdefault(str(key), []), iso(ctx.now), delta)
     ctx.put(kind, user, state)
 
 

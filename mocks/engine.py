@@ -34,7 +34,7 @@ from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
 from .resources import Resource, ResourceTable
 from .shape import Shaper
-from .store import MemoryStore, Store, Transaction
+from .store import ANY_KIND, MemoryStore, Store, Transaction
 
 JSON = "application/json"
 
@@ -129,13 +129,20 @@ class Ctx:
         ctype = JSON if JSON in content else next(iter(content), JSON)
         return Reply(status, self.engine.shaper.render(schema, data, self.locale), {"content-type": ctype})
 
-    def cached(self, key: Any, build: Callable[[], Any], depends: tuple[str, ...] | None = None) -> Any:
+    def cached(
+        self,
+        key: Any,
+        build: Callable[[], Any],
+        depends: tuple[str, ...] | None = None,
+        fresh: Callable[[Any], bool] | None = None,
+    ) -> Any:
         """A derived view cached until the next committed write. It is built fresh while this
         transaction has uncommitted writes to the kinds it `depends` on (to any kind when not
-        given), so nothing uncommitted is ever shared."""
+        given), so nothing uncommitted is ever shared; and rebuilt when `fresh(view)` says it
+        is out of date (views that also change with time)."""
         if self.tx.dirty and (depends is None or self.tx.dirty_kinds & set(depends)):
             return build()
-        return self.engine.cached(key, build, depends)
+        return self.engine.cached(key, build, depends, self.tx, fresh)
 
     def resource(self, name: str) -> Resource:
         return self.engine.resources.by_name[name]
@@ -232,17 +239,26 @@ class Engine:
             tx.put(*CLOCK_KEY, {"offset": clock.offset})
         return clock.now()
 
-    def cached(self, key: Any, build: Callable[[], Any], depends: tuple[str, ...] | None = None) -> Any:
+    def cached(
+        self,
+        key: Any,
+        build: Callable[[], Any],
+        depends: tuple[str, ...] | None = None,
+        tx: Transaction | None = None,
+        fresh: Callable[[Any], bool] | None = None,
+    ) -> Any:
         """A derived view cached against the writes to the kinds it `depends` on (any write when
-        not given); least recently used entries go first.
+        not given); least recently used entries go first. `tx` reads the counters once per
+        transaction; `fresh(view)` false rebuilds a view that has gone out of date.
 
         Only for views of committed state: hooks use `Ctx.cached`, which bypasses the
         cache while their transaction holds uncommitted writes.
         """
-        version = self.store.kind_generations(depends) if depends else self.store.generation
+        counters = tx if tx is not None else self.store
+        version = counters.kind_generations(depends or (ANY_KIND,))
         full_key = (version, key)
         with self._cache_lock:
-            if full_key in self.cache:
+            if full_key in self.cache and (fresh is None or fresh(self.cache[full_key])):
                 self.cache.move_to_end(full_key)
                 return self.cache[full_key]
         value = build()
@@ -277,26 +293,27 @@ class Engine:
                     {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
                 )
             op = match.operation
-            raw_project = match.path_params.get("project_id")
-            project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
-            try:
-                principal = authenticate(op.security, req.headers, project_id, self.config.auth)
-            except AuthError as exc:
-                raise ApiError(exc.status, exc.code, exc.message) from None
-            result = self.validator.validate_request(req)
-            problems = [v for v in result.violations if v.kind != "security"]
-            if problems:
-                request_violations = [str(v) for v in problems]
-                raise self._request_error(problems)
             cache_key = self._cache_key(op, path, req)
-            cached = self._responses.get(cache_key) if cache_key else None
-            if cached is not None:
+            hit = self._responses.get(cache_key) if cache_key else None
+            if hit is not None:  # the same request, credentials, state and second: the same answer
+                cached, principal = hit
                 response = HttpResponse(cached.status, {**cached.headers, "x-transaction-id": txid}, cached.body)
             else:
+                raw_project = match.path_params.get("project_id")
+                project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
+                try:
+                    principal = authenticate(op.security, req.headers, project_id, self.config.auth)
+                except AuthError as exc:
+                    raise ApiError(exc.status, exc.code, exc.message) from None
+                result = self.validator.validate_request(req)
+                problems = [v for v in result.violations if v.kind != "security"]
+                if problems:
+                    request_violations = [str(v) for v in problems]
+                    raise self._request_error(problems)
                 reply = self._act(op, principal, project_id or 0, result, req)
                 response = self._encode(reply, txid)
                 if cache_key and response.status < 300 and self.store.generation == cache_key[0]:
-                    self._responses.put(cache_key, response)
+                    self._responses.put(cache_key, (response, principal))
         except _MethodNotAllowed as exc:
             body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(
                 txid
@@ -324,6 +341,7 @@ class Engine:
                 "user": principal.user_id if principal else None,
                 "request_violations": request_violations,
                 "response_violations": response_violations,
+                "cached": cached is not None,
                 "transaction_id": txid,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             }
@@ -335,6 +353,8 @@ class Engine:
 
         The key names everything an answer can depend on: the state, the time (the clock's
         offset only changes with a write), the request, and who asks (their credentials).
+        Only successful answers are kept, so a hit also stands for the authentication and
+        validation the same request passed a moment ago.
         """
         if op.method != "GET" or not self.config.response_cache:
             return None
@@ -347,6 +367,7 @@ class Engine:
             h.get("authorization"),
             h.get("x-unauthorized-id"),
             h.get("x-user"),
+            *(h.get(str(p.get("name", "")).lower()) for p in op.parameters_in("header")),
         )
 
     def _request_error(self, problems) -> ApiError:

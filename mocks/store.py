@@ -13,9 +13,10 @@ applied on commit; an exception inside the `with` block discards them, so a
 request that fails half-way leaves nothing behind. Records are copied in and out
 (as JSON), so callers can change what they read without changing the store.
 
-`generation` grows with every committed write, `kind_generations(kinds)` with
-every write to those kinds; derived views (catalog pages, indexes) are cached
-against them.
+Write counters: `generation` grows with every committed write, `kind_generations(kinds)`
+with every write to those kinds (and with bulk changes: load, clear); derived views
+(catalog pages, indexes) are cached against them. A transaction reads the counters
+once (`Transaction.kind_generations`): nothing else commits while it holds the lock.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ class Transaction:
         self._pending: dict[tuple[int, str, str], Any] = {}
         self._order: list[tuple[int, str, str]] = []
         self._counters: dict[tuple[int, str], int] = {}
+        self._generations: dict[str, int] | None = None
+
+    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
+        """The store's write counters of these kinds as this transaction sees them (read once)."""
+        if self._generations is None:
+            self._generations = self._store.generations()
+        return _kind_counts(self._generations, kinds)
 
     def get(self, project: int, kind: str, key: str) -> Any | None:
         k = (project, kind, str(key))
@@ -148,13 +156,17 @@ class Store:
     def _counter(self, project: int, sequence: str) -> int:
         raise NotImplementedError
 
+    def generations(self) -> dict[str, int]:
+        """The write counters: `generation` (every commit), `bulk` (load, clear), `gen:<kind>`."""
+        raise NotImplementedError
+
     @property
     def generation(self) -> int:
-        raise NotImplementedError
+        return self.generations().get("generation", 0)
 
     def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
         """How many committed writes touched each kind (all projects)."""
-        raise NotImplementedError
+        return _kind_counts(self.generations(), kinds)
 
     def export(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -181,9 +193,7 @@ class MemoryStore(Store):
         super().__init__()
         self._data: dict[tuple[int, str], dict[str, str]] = {}
         self._counters: dict[tuple[int, str], int] = {}
-        self._generation = 0
-        self._generation_base = 0  # moves on bulk changes (load, clear)
-        self._kind_gen: dict[str, int] = {}
+        self._generations: dict[str, int] = {"generation": 0, "bulk": 0}
 
     def _commit(self, tx: Transaction) -> None:
         for (project, kind, key), value in tx._pending.items():
@@ -193,9 +203,7 @@ class MemoryStore(Store):
             else:
                 bucket[key] = value
         self._counters.update(tx._counters)
-        self._generation += 1
-        for kind in tx.dirty_kinds:
-            self._kind_gen[kind] = self._kind_gen.get(kind, 0) + 1
+        _count_writes(self._generations, ["generation", *(f"gen:{kind}" for kind in tx.dirty_kinds)])
 
     def _read(self, project: int, kind: str, key: str) -> str | None:
         return self._data.get((project, kind), {}).get(key)
@@ -206,13 +214,8 @@ class MemoryStore(Store):
     def _counter(self, project: int, sequence: str) -> int:
         return self._counters.get((project, sequence), 0)
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
-        # a bulk change (load, clear) moves the global generation: keep it in every key
-        return (self._generation_base, *(self._kind_gen.get(k, 0) for k in kinds))
+    def generations(self) -> dict[str, int]:
+        return dict(self._generations)
 
     def export(self) -> dict[str, Any]:
         with self._lock:
@@ -231,15 +234,13 @@ class MemoryStore(Store):
                 data.setdefault((int(project), kind), {})[str(key)] = _dump(value)
             self._data = data
             self._counters = {(int(p), s): int(n) for p, s, n in state.get("counters", [])}
-            self._generation += 1
-            self._generation_base += 1
+            _count_writes(self._generations, ["generation", "bulk"])
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
             self._counters.clear()
-            self._generation += 1
-            self._generation_base += 1
+            _count_writes(self._generations, ["generation", "bulk"])
 
 
 class SqliteStore(Store):
@@ -327,20 +328,9 @@ class SqliteStore(Store):
         row = self._db.execute("SELECT value FROM counters WHERE project=? AND name=?", (project, sequence)).fetchone()
         return row[0] if row else 0
 
-    @property
-    def generation(self) -> int:
+    def generations(self) -> dict[str, int]:
         with self._lock:
-            return self._db.execute("SELECT value FROM meta WHERE name='generation'").fetchone()[0]
-
-    def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
-        names = ["bulk", *(f"gen:{k}" for k in kinds)]
-        with self._lock:
-            rows = dict(
-                self._db.execute(
-                    f"SELECT name, value FROM meta WHERE name IN ({','.join('?' * len(names))})", names
-                ).fetchall()
-            )
-        return tuple(rows.get(n, 0) for n in names)
+            return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
 
     def export(self) -> dict[str, Any]:
         with self._lock:
@@ -386,6 +376,20 @@ class SqliteStore(Store):
             self._db.close()
             if self._lock_file is not None:
                 self._lock_file.close()
+
+
+ANY_KIND = "*"  # in `kind_generations`: every committed write counts
+
+
+def _kind_counts(generations: dict[str, int], kinds: tuple[str, ...]) -> tuple[int, ...]:
+    # a bulk change (load, clear) touches every kind: it is part of every answer
+    names = ("generation" if k == ANY_KIND else f"gen:{k}" for k in kinds)
+    return (generations.get("bulk", 0), *(generations.get(n, 0) for n in names))
+
+
+def _count_writes(generations: dict[str, int], names: list[str]) -> None:
+    for name in names:
+        generations[name] = generations.get(name, 0) + 1
 
 
 def open_store(spec: str | None) -> Store:

@@ -14,7 +14,8 @@ things into openapi-core's own extension points:
 - an HTTP security provider that also rejects a Basic credential that is not
   base64 of `id:key`;
 - the parameters openapi-core validated are kept on the request's
-  `parameters.validated` (the mock serves them as openapi-core cast them).
+  `parameters.validated` (the mock serves them as openapi-core cast them), and an
+  accepted set of raw parameter values is remembered (the answer depends on them alone).
 
 Everything else (parameter styles and casting, media types, security
 alternatives, response lookup) is openapi-core's.
@@ -24,8 +25,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +36,7 @@ from urllib.parse import urlsplit
 from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
 from openapi_core.casting.schemas.factories import SchemaCastersFactory
+from openapi_core.datatypes import Parameters
 from openapi_core.security.exceptions import SecurityProviderError
 from openapi_core.security.factories import SecurityProviderFactory
 from openapi_core.security.providers import HttpProvider
@@ -195,14 +199,54 @@ def _router_path_finder(spec: Spec) -> type:
 
 
 class _KeepsParameters:
-    """Request validator mixin: keeps the validated parameters on `parameters.validated`."""
+    """Request validator mixin: keeps the validated parameters on `parameters.validated`, and
+    remembers openapi-core's answer for raw parameter values it has already accepted.
+
+    Deserializing, casting and validating parameters is a function of the operation and
+    the raw values alone, so an accepted set of values is looked up the next time (the
+    last `_MEMO_SIZE` sets); a rejected one always goes through openapi-core again.
+    """
+
+    _MEMO_SIZE = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._declared: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self._accepted: OrderedDict[Any, Parameters] = OrderedDict()
+        self._memo_lock = threading.Lock()
+
+    def _raw_key(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
+        declared = self._declared.get(operation.parts)
+        if declared is None:
+            params = [*operation.get("parameters", []), *path.get("parameters", [])]
+            declared = tuple(((p / "in").read_str(), (p / "name").read_str()) for p in params)
+            self._declared[operation.parts] = declared
+        values = []
+        for location, name in declared:
+            if location == "path":
+                values.append(parameters.path.get(name))
+            elif location != "query":  # the whole query string is in the key (exploded objects)
+                values.append(tuple(parameters[location].getlist(name)))
+        return operation.parts, tuple(parameters.query.items(multi=True)), tuple(values)
 
     def _get_parameters(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
+        key = self._raw_key(parameters, operation, path)
+        with self._memo_lock:
+            accepted = self._accepted.get(key)
+            if accepted is not None:
+                self._accepted.move_to_end(key)
+        if accepted is not None:
+            parameters.validated = copy.deepcopy(accepted)
+            return parameters.validated
         try:
             validated = super()._get_parameters(parameters, operation, path)  # type: ignore[misc]
         except ParametersError as exc:
             parameters.validated = exc.parameters
             raise
+        with self._memo_lock:
+            self._accepted[key] = copy.deepcopy(validated)
+            while len(self._accepted) > self._MEMO_SIZE:
+                self._accepted.popitem(last=False)
         parameters.validated = validated
         return validated
 

@@ -9,8 +9,9 @@ personalized (no user limits, no personal offers).
 
 Scale: a list request costs about the same whatever the size of the store.
 The ordered, filtered list is computed once per store generation, project,
-kind, group, user attributes, country, promo code, `show_inactive_time_limited_items`
-and clock second (`Ctx.cached`), and item views are built for the requested
+kind, group, user attributes, country, promo code and `show_inactive_time_limited_items`
+(`Ctx.cached`), and again when the clock reaches the next moment a period of an item,
+rule or offer opens or closes; item views are built for the requested
 page only. The few items whose visibility depends on the user himself (per-user
 limits that may hide them, unique catalog offers) stay in the cached list as
 candidates and are checked per request. Scans of the store (`ctx.values`) made
@@ -23,6 +24,7 @@ import dataclasses
 import json
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -158,10 +160,9 @@ def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[s
         principal.user_id is None,
         attributes,
         tuple(sorted(_options(ctx).items())),
-        ctx.now.replace(microsecond=0),
     )
 
-    def build() -> tuple[list[dict[str, Any]], list[int]]:
+    def build() -> tuple[list[dict[str, Any]], list[int], datetime | None]:
         entries: list[dict[str, Any]] = []
         per_user: list[int] = []  # positions whose visibility depends on the user himself
         offered = _offered_skus(ctx)
@@ -177,9 +178,12 @@ def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[s
                 entries.append(record)
             elif domain.catalog_visible(ctx, record, user=None, **_options(ctx)):
                 entries.append(record)
-        return entries, per_user
+        # what time alone changes: item periods, and the rules and offers that filter items
+        timed = [*catalog_index(ctx)["list"], *ctx.values("filter_rule"), *ctx.values("unique_offer")]
+        return entries, per_user, domain.next_boundary(ctx.now, timed)
 
-    return ctx.cached(key, build)
+    entries, per_user, _until = ctx.cached(key, build, fresh=lambda view: view[2] is None or ctx.now < view[2])
+    return entries, per_user
 
 
 def visible_list(ctx: ReadCtx, kind: str, group: str | None = None) -> tuple[list[dict[str, Any]], list[int]]:

@@ -3,6 +3,8 @@ prices with promotions, personalization, limits, regions, paging and scale."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -117,6 +119,16 @@ def test_disabled_hidden_and_out_of_period_items_are_not_listed(api: ContractCli
     assert api.get(api.path(CATALOG + "/sku/next_month"), params=inactive).status == 200
     api.advance("P31D")
     assert skus(api) == ["on_sale", "next_month"]
+
+
+def test_a_period_opening_shows_the_item_without_any_write(api: ContractClient) -> None:
+    """Catalog lists are cached until the next write and until the next period boundary: a
+    sale that starts while nobody writes shows on time, not when some cache happens to expire."""
+    opens = datetime.now(UTC) + timedelta(seconds=1.5)
+    create(api, item("always"), item("flash_sale", periods=[{"date_from": opens.isoformat(), "date_until": None}]))
+    assert skus(api) == ["always"]
+    time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.05)
+    assert skus(api) == ["always", "flash_sale"]
 
 
 def test_discount_promotion_changes_the_price(api: ContractClient) -> None:

@@ -74,7 +74,7 @@ def test_malformed_json_and_wrong_content_type(api: ContractClient) -> None:
     assert broken.status == 400 and broken.data["errorCode"] == 1102
     plain = api.call("POST", api.path(ITEMS), data="sku=x", content_type="text/plain", headers=api.admin())
     assert plain.status == 415
-    not_utf8 = api.call("POST", api.path(ITEMS), data=b'3\xfd', content_type="application/json", headers=api.admin())
+    not_utf8 = api.call("POST", api.path(ITEMS), data=b"3\xfd", content_type="application/json", headers=api.admin())
     assert not_utf8.status == 400 and not_utf8.data["errorCode"] == 1102
 
 

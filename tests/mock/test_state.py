@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,21 @@ def test_projects_are_isolated(api: ContractClient) -> None:
     api.post(api.path(ITEMS), json=sword(), headers=api.admin())
     other = api.path(ITEM, sku="sword_1", project_id=77)
     assert api.get(other, headers=api.admin(project_id=77)).status == 404
+
+
+def test_repeated_reads_are_answered_from_state_until_it_changes(api: ContractClient) -> None:
+    api.post(api.path(ITEMS), json=sword(), headers=api.admin())
+    api.control("DELETE", "requests")
+    player = api.user("player-1")
+    time.sleep(1.02 - time.time() % 1)  # answers are reused within one second: start at its beginning
+    first = api.get(api.path(CATALOG), headers=player)
+    again = api.get(api.path(CATALOG), headers=player)
+    other = api.get(api.path(CATALOG), headers=api.user("player-2"))
+    assert first.data == again.data == other.data
+    api.put(api.path(ITEM, sku="sword_1"), json={**sword(), "name": {"en": "Great sword"}}, headers=api.admin())
+    changed = api.get(api.path(CATALOG), headers=player)
+    assert changed.data["items"][0]["name"] == "Great sword"
+    catalog = [e for e in api.control("GET", "requests")["requests"] if e["operation"] == "get-virtual-items"]
+    # the repeat is reused; another user and the read after the write are built again
+    assert [e["cached"] for e in catalog] == [False, True, False, False]
+    assert [e["user"] for e in catalog] == ["player-1", "player-1", "player-2", "player-1"]
