@@ -9,6 +9,8 @@ P2, P3 = "/v2/project/{project_id}", "/v3/project/{project_id}"
 ITEMS = P2 + "/admin/items/virtual_items"
 CURRENCIES = P2 + "/admin/items/virtual_currency"
 GROUPS = P2 + "/admin/items/groups"
+CATALOG_GROUP = P2 + "/items/virtual_items/group/{external_id}"
+CATALOG_ITEM = P2 + "/items/virtual_items/sku/{sku}"
 CART = P2 + "/cart"
 FILL = P2 + "/cart/fill"
 ITEM = P2 + "/cart/item/{sku}"
@@ -64,9 +66,15 @@ def test_purchase_flow_from_cart_to_delivery(api: ContractClient) -> None:
     item(api, "sword", 10.00, groups=["weapons"])
     item(api, "potion", 2.00)
     item(api, "helm", 5.00)
+    user = api.user("u1")
+    in_group = api.get(api.path(CATALOG_GROUP, external_id="weapons"), headers=user).data["items"]
+    assert [(i["sku"], i["price"]["amount"]) for i in in_group] == [("sword", "10.00")]  # the catalog shows it
     promo = {"name": {"en": "Forge week"}, "discount": {"percent": "20.00"}, "items": [{"sku": "sword"}]}
     discount_id = api.post(api.path(DISCOUNTS), json=promo, headers=api.admin()).data["promotion_id"]
     assert api.put(api.path(ACTIVATE, promotion_id=discount_id), headers=api.admin()).status == 204
+    sword = api.get(api.path(CATALOG_ITEM, sku="sword"), headers=user).data
+    assert sword["price"] == {"amount": "8.00", "amount_without_discount": "10.00", "currency": "USD"}
+    assert [p["discount"]["percent"] for p in sword["promotions"]] == ["20.00"]  # and the discount
     code = {
         "external_id": "forge",
         "name": {"en": "Forge code"},
@@ -82,7 +90,6 @@ def test_purchase_flow_from_cart_to_delivery(api: ContractClient) -> None:
         == 201
     )
     assert api.put(api.path(PROMO_CODE_ON, external_id="forge"), headers=api.admin()).status == 204
-    user = api.user("u1")
 
     assert fill(api, user, ("sword", 1), ("potion", 1)).status == 200
     assert api.put(api.path(ITEM, sku="helm"), json={"quantity": 2}, headers=user).status == 204
