@@ -225,6 +225,8 @@ def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path) -> None:
         "--negative",
         "--max-examples",
         "3",
+        "--stateful-examples",
+        "20",
         "--seed",
         "1",
         "--junit",
@@ -236,3 +238,5 @@ def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path) -> None:
     assert "227/227 operations exercised" in summary and ", 0 failures" in summary
     cases = ElementTree.parse(junit).getroot().findall(".//testcase")
     assert len(cases) >= 227 and not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    stateful = [c.get("name") for c in cases if c.get("name", "").startswith("Stateful tests: ")]
+    assert "Stateful tests: promotions-coupons" in stateful and len(stateful) >= 20  # one state machine per group

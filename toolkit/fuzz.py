@@ -6,8 +6,10 @@ Two entry points share the same configuration:
   `@schema.parametrize()` tests (`case.call_and_validate()`), configured for a
   base URL or the in-process mock, with the right credentials per operation.
 - `run_fuzz(...)`: what `xsolla-contract fuzz` runs: schemathesis' own CLI in
-  this process (its phases, checks, progress output and reports), plus a
-  per-operation summary at the end.
+  this process (its phases, checks, progress output and reports): the
+  examples, coverage and fuzzing phases over every selected operation, then
+  (with `--stateful`) one stateful run per API group, one JUnit report of all
+  runs, and a per-operation summary at the end.
 
 Credentials per operation follow the spec's security: Basic
 `project_id:api_key` for `basicAuth`, the user JWT for `XsollaLoginUserJWT` and
@@ -221,6 +223,10 @@ class Coverage:
             seen = ", ".join(f"{s}x{n}" for s, n in sorted(statuses.items())) or "no calls"
             lines.append(f"{mark} {op_id:52} {sum(statuses.values()):5} calls  statuses {seen}")
             lines += [f"       {name}" + (f" (x{n})" if n > 1 else "") for name, n in failures.items()]
+        for label, names in sorted(self.failures.items()):
+            if label not in by_label:  # failures of a stateful sequence, not of one operation
+                lines.append(f"FAIL {label}")
+                lines += [f"       {name}" + (f" (x{n})" if n > 1 else "") for name, n in Counter(names).items()]
         cases = sum(sum(c.values()) for c in self.statuses.values())
         lines.append(
             f"\n{exercised}/{len(selected)} operations exercised, {cases} calls, {self.failure_count} failures"
@@ -265,6 +271,100 @@ def selected_operations(spec: Spec, options: FuzzOptions) -> set[str]:
     return chosen
 
 
+def stateful_groups(spec: Spec, selected: set[str]) -> list[tuple[str, list[str]]]:
+    """The selected operations by API group (tag), for one state machine each; groups
+    without a link between two of their operations have no sequence to run."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for op in spec.operations.values():
+        if op.operation_id in selected:
+            groups[op.tag].append(op.operation_id)
+
+    def linked(ops: list[str]) -> bool:
+        return any(
+            link.get("operationId") in ops
+            for op_id in ops
+            for links in spec.operation(op_id).links.values()
+            for link in links.values()
+        )
+
+    return [(tag, sorted(ops)) for tag, ops in sorted(groups.items()) if linked(ops)]
+
+
+STATEFUL_CASE = "Stateful tests"  # schemathesis' JUnit test case of a stateful phase
+
+
+def merge_junit(reports: list[tuple[str, Path]], out: Path) -> None:
+    """One JUnit file of several schemathesis reports (one test suite, every test case); the
+    stateful case of each group's run is named after the group."""
+    from xml.etree import ElementTree
+
+    merged = ElementTree.Element("testsuites")
+    suite = ElementTree.SubElement(merged, "testsuite", name="xsolla-contract fuzz")
+    totals: Counter[str] = Counter()
+    for group, report in reports:
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            if group and case.get("name") == STATEFUL_CASE:
+                case.set("name", f"{STATEFUL_CASE}: {group}")
+            suite.append(case)
+            totals["tests"] += 1
+            totals["time"] += float(case.get("time") or 0)
+            for kind, tag in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+                totals[kind] += bool(case.find(tag) is not None)
+    for element in (merged, suite):
+        for kind in ("tests", "failures", "errors", "skipped"):
+            element.set(kind, str(totals[kind]))
+        element.set("time", f"{totals['time']:.3f}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ElementTree.ElementTree(merged).write(out, encoding="utf-8", xml_declaration=True)
+
+
+def _schemathesis(
+    st_cli: Any, options: FuzzOptions, bundle: Path, config: Path, phases: str, ops: list[str], junit: Path
+) -> int:
+    """One run of schemathesis' CLI, in this process, over `ops` and `phases`."""
+    args = [
+        "--config-file",
+        str(config),
+        "run",
+        str(bundle),
+        "--url",
+        options.base_url or "http://mock.local/api",
+        "--workers",
+        str(options.workers),
+        "--checks",
+        ",".join(options.checks),
+        "--mode",
+        "all" if options.negative else "positive",
+        "--phases",
+        phases,
+        "--suppress-health-check",
+        "all",
+        "--warnings",
+        "off",
+        "--generation-database",
+        options.database,
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(junit),
+    ]
+    if phases != "stateful":  # the stateful phase takes its own number of scenarios from the config
+        args += ["--max-examples", str(options.max_examples)]
+    if options.seed is not None:
+        args += ["--seed", str(options.seed)]
+    if options.max_failures:
+        args += ["--max-failures", str(options.max_failures)]
+    for op_id in ops:
+        args += ["--include-operation-id", op_id]
+    if options.report_dir:
+        args += ["--report-dir", options.report_dir]
+    try:
+        code = st_cli.main(args=args, prog_name="xsolla-contract fuzz", standalone_mode=False)
+    except SystemExit as exc:  # click may still exit on usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    return int(code or 0)
+
+
 def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
     """Run schemathesis' CLI in this process; answers (exit code, coverage, selected operations)."""
     import schemathesis
@@ -303,59 +403,38 @@ def run_fuzz(options: FuzzOptions) -> tuple[int, Coverage, set[str]]:
     register("after_call", after_call)
     schemathesis.auth()(_auth_provider(creds))
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # in process, the mock runs deep in the stack
-    with tempfile.TemporaryDirectory(prefix="xsolla-fuzz-") as tmp:
-        bundle = Path(tmp) / "openapi.json"
-        junit = options.junit or str(Path(tmp) / "junit.xml")
-        bundle.write_text(json.dumps(spec.document))
-        config = Path(tmp) / "schemathesis.toml"
-        config.write_text(  # no cache of earlier runs: a run depends on its options and --seed only
-            "[cache]\nenabled = false\n"
-            f"[phases.stateful]\nmax-steps = {options.stateful_steps}\n"
-            f"[phases.stateful.generation]\nmax-examples = {options.stateful_examples}\n"
-        )
-        args = [
-            "--config-file",
-            str(config),
-            "run",
-            str(bundle),
-            "--url",
-            options.base_url or "http://mock.local/api",
-            "--max-examples",
-            str(options.max_examples),
-            "--workers",
-            str(options.workers),
-            "--checks",
-            ",".join(options.checks),
-            "--mode",
-            "all" if options.negative else "positive",
-            "--phases",
-            "examples,coverage,fuzzing" + (",stateful" if options.stateful else ""),
-            "--suppress-health-check",
-            "all",
-            "--warnings",
-            "off",
-            "--generation-database",
-            options.database,
-        ]
-        if options.seed is not None:
-            args += ["--seed", str(options.seed)]
-        if options.max_failures:
-            args += ["--max-failures", str(options.max_failures)]
-        for op_id in sorted(selected):
-            args += ["--include-operation-id", op_id]
-        args += ["--report", "junit", "--report-junit-path", junit]
-        if options.report_dir:
-            args += ["--report-dir", options.report_dir]
-        try:
-            code = st_cli.main(args=args, prog_name="xsolla-contract fuzz", standalone_mode=False)
-        except SystemExit as exc:  # click may still exit on usage errors
-            code = exc.code if isinstance(exc.code, int) else 1
-        finally:
-            for _name, fn in registered:
-                GLOBAL_HOOK_DISPATCHER.unregister(fn)
-            from schemathesis.auths import GLOBAL_AUTH_STORAGE
-
-            GLOBAL_AUTH_STORAGE.unregister()
-        if Path(junit).is_file():
+    # One run of the per-operation phases over everything selected; then, with --stateful, one
+    # stateful run per API group: a state machine over all 227 operations and their ~600 links
+    # samples each group's sequences too thinly to reach them.
+    runs: list[tuple[str, str, list[str]]] = [("", "examples,coverage,fuzzing", sorted(selected))]
+    if options.stateful:
+        runs += [(tag, "stateful", ops) for tag, ops in stateful_groups(spec, selected)]
+    code = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="xsolla-fuzz-") as tmp:
+            bundle = Path(tmp) / "openapi.json"
+            bundle.write_text(json.dumps(spec.document))
+            config = Path(tmp) / "schemathesis.toml"
+            config.write_text(  # no cache of earlier runs: a run depends on its options and --seed only
+                "[cache]\nenabled = false\n"
+                f"[phases.stateful]\nmax-steps = {options.stateful_steps}\n"
+                f"[phases.stateful.generation]\nmax-examples = {options.stateful_examples}\n"
+            )
+            reports = []
+            for number, (tag, phases, ops) in enumerate(runs):
+                if tag:
+                    print(f"\nStateful sequences: {tag} ({len(ops)} operations)", flush=True)
+                report = Path(tmp) / f"junit-{number}.xml"
+                code = max(code, _schemathesis(st_cli, options, bundle, config, phases, ops, report))
+                if report.is_file():
+                    reports.append((tag, report))
+            junit = Path(options.junit) if options.junit else Path(tmp) / "junit.xml"
+            merge_junit(reports, junit)
             coverage.read_junit(junit)
-    return int(code or 0), coverage, selected
+    finally:
+        for _name, fn in registered:
+            GLOBAL_HOOK_DISPATCHER.unregister(fn)
+        from schemathesis.auths import GLOBAL_AUTH_STORAGE
+
+        GLOBAL_AUTH_STORAGE.unregister()
+    return code, coverage, selected
