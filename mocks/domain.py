@@ -500,11 +500,10 @@ def price_view(
 
 def bonus_view(ctx: Ctx, entry: Mapping[str, Any]) -> dict[str, Any]:
     record = find_item(ctx, entry.get("sku", "")) or {}
-    kind = {"unit": "game_key"}.get(record.get("type"), record.get("type"))  # a game is granted as a key
     return {
         "sku": entry.get("sku"),
         "quantity": int(entry.get("quantity", 1)),
-        "type": kind,
+        "type": catalog_type(record),
         "name": text(record.get("name"), ctx.locale),
         "image_url": record.get("image_url"),
         "bundle_type": record.get("bundle_type"),
@@ -512,7 +511,9 @@ def bonus_view(ctx: Ctx, entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def catalog_type(record: Mapping[str, Any]) -> str | None:
-    return record.get("type")
+    """The item type answers show; a game (a `unit` of keys) is granted and ordered as a key."""
+    kind = record.get("type")
+    return "game_key" if kind == "unit" else kind
 
 
 # ---------------------------------------------------------------- orders

@@ -74,16 +74,28 @@ def test_marker_fails_a_test_on_a_contract_violation(pytester: pytest.Pytester) 
         def test_unmarked_tests_are_not_checked(xsolla_mock):
             requests.get(f"{xsolla_mock.url}/v2/project/{xsolla_mock.project_id}/items/virtual_items",
                          params={"limit": 500})
+
+        @pytest.mark.xsolla_contract
+        def test_async_clients_are_checked_too(xsolla_mock):
+            import asyncio
+
+            async def call():
+                async with httpx.AsyncClient() as client:
+                    await client.get(f"{xsolla_mock.url}/v2/project/{xsolla_mock.project_id}/items/virtual_items",
+                                     params={"offset": -1})
+
+            asyncio.run(call())
         """
     )
     result = pytester.runpytest("-q", "-p", "no:randomly")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*ContractViolation*1 contract violation(s) in 1 HTTP exchange(s)*",
             "*query limit: limit: 500 is greater than the maximum of 50*",
         ]
     )
+    result.stdout.fnmatch_lines(["*query offset: offset: -1 is less than the minimum of 0*"])
 
 
 def test_server_errors_resurface_in_the_test(pytester: pytest.Pytester) -> None:

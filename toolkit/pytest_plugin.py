@@ -216,7 +216,7 @@ def xsolla_validator(_xsolla_validator: Validator) -> ResponseValidator:
 
 
 class _Recorder:
-    """Captures the exchanges of requests and httpx while a marked test runs."""
+    """Captures the exchanges of requests and httpx (sync and async) while a marked test runs."""
 
     def __init__(self) -> None:
         self.exchanges: list[tuple[HttpRequest, Any]] = []
@@ -241,8 +241,17 @@ class _Recorder:
             recorder.exchanges.append((as_request(request), as_response(response)))
             return response
 
+        original_async = httpx.AsyncClient.send
+
+        async def httpx_async_send(client: Any, request: Any, **kwargs: Any) -> Any:
+            response = await original_async(client, request, **kwargs)
+            await response.aread()
+            recorder.exchanges.append((as_request(request), as_response(response)))
+            return response
+
         monkeypatch.setattr(requests.Session, "send", requests_send)
         monkeypatch.setattr(httpx.Client, "send", httpx_send)
+        monkeypatch.setattr(httpx.AsyncClient, "send", httpx_async_send)
 
 
 @pytest.hookimpl(wrapper=True)

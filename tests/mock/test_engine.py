@@ -110,3 +110,13 @@ def test_wrong_method_is_405_with_allow(api: ContractClient) -> None:
 def test_production_base_path_is_served(api: ContractClient) -> None:
     api.post(api.path(ITEMS), json=sword(), headers=api.admin())
     assert api.get("/api" + api.path(ITEM, sku="sword_1"), headers=api.admin()).status == 200
+
+
+def test_every_operation_is_served_by_a_hook_or_a_resource_action(mock_app) -> None:
+    from xsolla_contract.mocks import engine_of
+
+    engine = engine_of(mock_app)
+    assert engine.unserved == []
+    served = {op for op in engine.spec.operations if op in engine.hooks}
+    served |= {op.operation_id for op in engine.spec.operations.values() if engine.resources.action_for(op)}
+    assert served == set(engine.spec.operations) and len(served) == 227

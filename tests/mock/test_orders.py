@@ -293,3 +293,22 @@ def test_server_side_payment_token_and_search(api: ContractClient) -> None:
     later = {"created_date_from": "2999-01-01T00:00:00+00:00"}
     future = api.post(api.path(SEARCH), json=later, headers=api.admin())
     assert future.data["orders"] == [] and future.data["total_items_count"] == 0
+
+
+def test_a_game_in_an_order_is_shown_as_a_key(app_api: ContractClient, mock_app) -> None:
+    """Rewards (chain steps, bonuses) can put a game in an order: answers show it as a game key."""
+    from xsolla_contract.mocks import domain, engine_of
+    from xsolla_contract.mocks.hooks.orders import order_line
+
+    key = {"sku": "starfall_steam", "drm_sku": "steam"}
+    key["prices"] = [{"amount": 20, "currency": "USD", "is_default": True, "is_enabled": True}]
+    game = {"sku": "starfall", "name": {"en": "Starfall"}, "unit_items": [key]}
+    assert app_api.post(app_api.path(P2 + "/admin/items/game"), json=game, headers=app_api.admin()).status == 201
+
+    def reward(ctx) -> None:
+        line = order_line(ctx, "starfall", 1, None, True)
+        domain.create_order(ctx, [line], mode="free", user="u1", status="done", source={})
+
+    engine_of(mock_app).run(app_api.project_id, reward)
+    found = app_api.post(app_api.path(SEARCH), json={}, headers=app_api.admin())  # validated against the spec
+    assert [line["type"] for line in found.data["orders"][0]["items"]] == ["game_key"]
