@@ -13,24 +13,21 @@ from . import serve, spec_load, validation
 RESULTS = Path(__file__).with_name("results")
 
 
-def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x" if b else "n/a"
-
-
 def row(name: str, r: dict) -> str:
     latency = f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f}"
     return f"| {name} | {r['rps']:.0f} | {latency} | {r['non_2xx']} | {r['socket_errors']} |"
 
 
 def main() -> None:
-    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    seconds = int(os.environ.get("BENCH_SECONDS", "5"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     print("spec load ...", flush=True)
     load = spec_load.run()
     print("validation ...", flush=True)
     pairs = validation.run()
     print("serving (mock, Prism, bare Flask; then 100 / 10,000 / 100,000 items) ...", flush=True)
-    served = serve.run(seconds=seconds)
-    ours, prism, bare = served["ours"], served["prism"], served["bare"]
+    served = serve.run(seconds=seconds, rounds=rounds)
+    ours, prism, bare, ratios = served["ours"], served["prism"], served["bare"], served["ratios"]
     today = dt.date.today().isoformat()
     lines = [
         f"# Benchmarks, {today}",
@@ -39,7 +36,8 @@ def main() -> None:
         f"wrk: 2 threads, 32 connections, {seconds} s per run, on the same machine. "
         f"Ours and the bare app: gunicorn, {served['workers']} gthread workers x 8 threads; ours with SQLite state "
         "shared by the workers, request and response validation on. Prism: `prism mock` of `xsolla-contract spec "
-        "bundle`.",
+        f"bundle`. All targets run at once; {served['rounds']} rounds measure every scenario back to back; the "
+        "tables give the medians of the rounds, the ratios the medians of the per-round ratios.",
         "",
         "## Serving",
         "",
@@ -56,10 +54,8 @@ def main() -> None:
         "",
         "| ratio | (a) list | (b) create |",
         "|---|---:|---:|",
-        f"| ours / Prism | {ratio(ours['list']['rps'], prism['list']['rps'])} | "
-        f"{ratio(ours['create']['rps'], prism['create']['rps'])} |",
-        f"| ours / bare | {ratio(ours['list']['rps'], bare['list']['rps'])} | "
-        f"{ratio(ours['create']['rps'], bare['create']['rps'])} |",
+        f"| ours / Prism | {ratios['list / prism']:.2f}x | {ratios['create / prism']:.2f}x |",
+        f"| ours / bare | {ratios['list / bare']:.2f}x | {ratios['create / bare']:.2f}x |",
         "",
         "Prism answers the list from the spec's example (one item) and keeps no state; ours builds the page "
         "from state. Non-2xx answers are errors of the target (for example Prism's validation of our "

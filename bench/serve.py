@@ -10,6 +10,12 @@ All three run on 127.0.0.1 in one run on this machine, on free ports, and stop a
 Scenarios: (a) a client catalog list of 50 items, (b) an admin create, (c) a coupon
 redemption (ours only: Prism keeps no state), and the same list with 100, 10,000 and
 100,000 items in the store.
+
+The machine is a shared VM whose speed drifts over tens of seconds, so every target
+runs at once and each of several rounds measures every scenario back to back; the
+medians of the rounds are reported and ratios are medians of per-round ratios. Writes
+go to copies of the store, so that the items the create rounds add change nothing the
+other scenarios measure.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -250,80 +256,106 @@ def startup_seconds(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def run(seconds: int = 10, workers: int | None = None) -> dict[str, Any]:
+def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def run(seconds: int = 10, workers: int | None = None, rounds: int = 3) -> dict[str, Any]:
+    """Every target runs at once; each round measures every scenario once, back to back, so
+    that the machine's slow swings (a shared VM) hit all targets alike. Medians of the rounds
+    are reported, and the ratios are medians of the per-round ratios."""
     prism_bin, wrk_bin = ensure_tools()
     workers = workers or os.cpu_count() or 2
     token = {"Authorization": f"Bearer {user_token()}"}
-    results: dict[str, Any] = {"workers": workers, "seconds": seconds, "cpus": os.cpu_count()}
+    results: dict[str, Any] = {"workers": workers, "seconds": seconds, "cpus": os.cpu_count(), "rounds": rounds}
     list_path = f"/v2/project/{PROJECT}/items/virtual_items?limit=50"
     create_path = f"/v2/project/{PROJECT}/admin/items/virtual_items"
+    redeem_path = f"/v2/project/{PROJECT}/coupon/redeem"
     with tempfile.TemporaryDirectory(prefix="xsolla-bench-") as tmp:
         tmpdir = Path(tmp)
         bundle = tmpdir / "openapi.json"
         subprocess.run(
             [str(BIN / "xsolla-contract"), "spec", "bundle", str(bundle)], check=True, stdout=subprocess.DEVNULL
         )
-        store = tmpdir / "state.sqlite"
+        # the list scenarios read one store; creates and redemptions each write to a copy of it, so
+        # that the items the create rounds add change neither what the lists nor what the
+        # redemptions measure
+        store, creates, redeems = tmpdir / "state.sqlite", tmpdir / "creates.sqlite", tmpdir / "redeems.sqlite"
         prepare_store(store, 60)
-        ours_port, prism_port, bare_port = free_port(), free_port(), free_port()
+        shutil.copyfile(store, creates)
+        shutil.copyfile(store, redeems)
+        names = ("ours", "ours_uncached", "ours_creates", "ours_redeems", "prism", "bare")
+        ports = {name: free_port() for name in names}
         env = {"XSOLLA_MOCK_STATE": f"sqlite:{store}", "XSOLLA_MOCK_PROJECT_ID": str(PROJECT)}
-        base = f"http://127.0.0.1:{ours_port}/api"
-        results["ours"] = {}
-        with gunicorn(
-            "xsolla_contract.mocks.app:create_app()", ours_port, workers, {**env, "XSOLLA_MOCK_RESPONSE_CACHE": "0"}
+        app = "xsolla_contract.mocks.app:create_app()"
+        bases = {name: f"http://127.0.0.1:{port}/api" for name, port in ports.items()}
+        bases["prism"] = f"http://127.0.0.1:{ports['prism']}"
+        with (
+            gunicorn(app, ports["ours"], workers, env),
+            gunicorn(app, ports["ours_uncached"], workers, {**env, "XSOLLA_MOCK_RESPONSE_CACHE": "0"}),
+            gunicorn(app, ports["ours_creates"], workers, {**env, "XSOLLA_MOCK_STATE": f"sqlite:{creates}"}),
+            gunicorn(app, ports["ours_redeems"], workers, {**env, "XSOLLA_MOCK_STATE": f"sqlite:{redeems}"}),
+            process([str(prism_bin), "mock", str(bundle), "-h", "127.0.0.1", "-p", str(ports["prism"])]),
         ):
-            wait_ready(base + list_path, token)
-            wrk(wrk_bin, base + list_path, token, 1)  # warm every worker
-            results["ours"]["list, no response cache"] = wrk(wrk_bin, base + list_path, token, seconds)
-        with gunicorn("xsolla_contract.mocks.app:create_app()", ours_port, workers, env):
-            wait_ready(base + list_path, token)
-            body = requests.get(base + list_path, headers=token, timeout=30)
+            for name in ("ours", "ours_uncached", "ours_creates", "ours_redeems", "prism"):
+                wait_ready(bases[name] + list_path, token)
+            body = requests.get(bases["ours"] + list_path, headers=token, timeout=30)
             assert body.status_code == 200 and len(body.json()["items"]) == 50, body.text[:300]
             (tmpdir / "list.json").write_bytes(body.content)
-            wrk(wrk_bin, base + list_path, token, 1)
-            results["ours"].update(
-                {
-                    "list": wrk(wrk_bin, base + list_path, token, seconds),
-                    "create": wrk(wrk_bin, base + create_path, ADMIN, seconds, _LUA_CREATE),
-                    "redeem": wrk(wrk_bin, f"{base}/v2/project/{PROJECT}/coupon/redeem", token, seconds, _LUA_REDEEM),
+            bare_env = {"BARE_LIST_BODY": str(tmpdir / "list.json"), "PYTHONPATH": str(ROOT)}
+            with gunicorn("bench.bare_app:app", ports["bare"], workers, bare_env):
+                wait_ready(bases["bare"] + list_path)
+                scenarios = {
+                    ("ours", "list"): (bases["ours"] + list_path, token, None),
+                    ("ours", "list, no response cache"): (bases["ours_uncached"] + list_path, token, None),
+                    ("ours", "create"): (bases["ours_creates"] + create_path, ADMIN, _LUA_CREATE),
+                    ("ours", "redeem"): (bases["ours_redeems"] + redeem_path, token, _LUA_REDEEM),
+                    ("prism", "list"): (bases["prism"] + list_path, token, None),
+                    ("prism", "create"): (bases["prism"] + create_path, ADMIN, _LUA_CREATE),
+                    ("bare", "list"): (bases["bare"] + list_path, token, None),
+                    ("bare", "create"): (bases["bare"] + create_path, ADMIN, _LUA_CREATE),
                 }
+                for url, headers, lua in scenarios.values():  # warm every worker of every target
+                    wrk(wrk_bin, url, headers, 1, lua)
+                measured: dict[tuple[str, str], list[dict[str, float]]] = {key: [] for key in scenarios}
+                for _ in range(rounds):
+                    for key, (url, headers, lua) in scenarios.items():
+                        measured[key].append(wrk(wrk_bin, url, headers, seconds, lua))
+        for (target, scenario), runs in measured.items():
+            results.setdefault(target, {})[scenario] = _median_run(runs)
+        results["ratios"] = {
+            f"{scenario} / {other}": statistics.median(
+                a["rps"] / b["rps"] if b["rps"] else 0.0
+                for a, b in zip(measured[("ours", scenario)], measured[(other, scenario)], strict=True)
             )
-        with process([str(prism_bin), "mock", str(bundle), "-h", "127.0.0.1", "-p", str(prism_port)]):
-            base = f"http://127.0.0.1:{prism_port}"
-            wait_ready(base + list_path, token)
-            wrk(wrk_bin, base + list_path, token, 1)
-            results["prism"] = {
-                "list": wrk(wrk_bin, base + list_path, token, seconds),
-                "create": wrk(wrk_bin, base + create_path, ADMIN, seconds, _LUA_CREATE),
+            for scenario in ("list", "create")
+            for other in ("prism", "bare")
+        }
+        # every request builds its page (no reuse of answers): the engine's own cost per size
+        sizes = (100, 10_000, 100_000)
+        scale_ports = {size: free_port() for size in sizes}
+        with ExitStack() as servers:
+            for size in sizes:
+                scale_store = tmpdir / f"scale-{size}.sqlite"
+                prepare_store(scale_store, size)
+                scale_env = {**env, "XSOLLA_MOCK_STATE": f"sqlite:{scale_store}", "XSOLLA_MOCK_RESPONSE_CACHE": "0"}
+                servers.enter_context(gunicorn(app, scale_ports[size], workers, scale_env))
+            pages = {
+                (size, page): f"http://127.0.0.1:{scale_ports[size]}/api{list_path}" + suffix
+                for size in sizes
+                for page, suffix in (("first page", ""), ("second page", "&offset=50"))
             }
-        bare_env = {"BARE_LIST_BODY": str(tmpdir / "list.json"), "PYTHONPATH": str(ROOT)}
-        with gunicorn("bench.bare_app:app", bare_port, workers, bare_env):
-            base = f"http://127.0.0.1:{bare_port}/api"
-            wait_ready(base + list_path)
-            wrk(wrk_bin, base + list_path, token, 1)
-            results["bare"] = {
-                "list": wrk(wrk_bin, base + list_path, token, seconds),
-                "create": wrk(wrk_bin, base + create_path, ADMIN, seconds, _LUA_CREATE),
-            }
-        results["scale"] = {}
-        for size in (100, 10_000, 100_000):
-            store = tmpdir / f"scale-{size}.sqlite"
-            prepare_store(store, size)
-            port = free_port()
-            env = {
-                "XSOLLA_MOCK_STATE": f"sqlite:{store}",
-                "XSOLLA_MOCK_PROJECT_ID": str(PROJECT),
-                "XSOLLA_MOCK_RESPONSE_CACHE": "0",
-            }  # every request builds its page: the engine's own cost
-            with gunicorn("xsolla_contract.mocks.app:create_app()", port, workers, env):
-                url = f"http://127.0.0.1:{port}/api{list_path}"
-                wait_ready(url, token)
+            for size in sizes:
+                wait_ready(pages[(size, "first page")], token)
+            for url in pages.values():
                 wrk(wrk_bin, url, token, 2)  # each worker builds its catalog index once
-                second_page = url + "&offset=50"
-                results["scale"][size] = {
-                    "first page": wrk(wrk_bin, url, token, seconds),
-                    "second page": wrk(wrk_bin, second_page, token, seconds),
-                }
+            scale_runs: dict[tuple[int, str], list[dict[str, float]]] = {key: [] for key in pages}
+            for _ in range(rounds):
+                for key, url in pages.items():
+                    scale_runs[key].append(wrk(wrk_bin, url, token, seconds))
+        results["scale"] = {size: {} for size in sizes}
+        for (size, page), runs in scale_runs.items():
+            results["scale"][size][page] = _median_run(runs)
     results["startup_s"] = startup_seconds()
     return results
 
