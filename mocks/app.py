@@ -17,6 +17,9 @@ Control endpoints (outside the API's paths, for tests and frontend work):
     POST /__mock__/users/<user>/grant  {"sku": ..., "quantity": n}: put items or currency in a user's inventory
     GET  /__mock__/users/<user>      a user's inventory, balances and progress
     POST /__mock__/token             {"user": ..., "attributes": {...}, "ttl": s}: a user JWT this mock accepts
+
+Pages (mocks/pages/): the dashboard at `GET /__mock__/` and the payment page at
+`GET /paystation4/?token=TOKEN`, the payment UI's own path.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from flask import Flask, Response, request
 
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
-from . import control
+from . import control, pages
 from .engine import Engine, MockConfig
 from .store import Store, open_store
 
@@ -106,6 +109,7 @@ def create_app(
         app.add_url_rule(rule, endpoint=template, view_func=serve, methods=methods)
 
     control.register(app, engine)
+    pages.register(app, engine)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:

@@ -56,6 +56,7 @@ class MockConfig:
     catalog_cache_size: int = 256
     response_cache: bool = True
     response_cache_size: int = 2048
+    payment_token_ttl: int = 24 * 3600  # seconds of the mock's clock a payment token opens the payment page
 
     @property
     def auth(self) -> AuthConfig:
@@ -301,9 +302,12 @@ class Engine:
 
     # ------------------------------------------------------------- in process
 
-    def run(self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None) -> Any:
-        """Run domain code in one transaction outside any request (control API, fixtures)."""
-        with self.store.transaction() as tx:
+    def run(
+        self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None, *, write: bool = True
+    ) -> Any:
+        """Run domain code in one transaction outside any request (control API, fixtures, pages);
+        `write=False` announces a reader."""
+        with self.store.transaction(write=write) as tx:
             ctx = Ctx(
                 self,
                 None,

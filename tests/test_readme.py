@@ -63,6 +63,13 @@ def test_purchase_session(seeded_server: MockServer) -> None:
     assert re.findall(r'"status": "(\w+)"', out) == ["new", "paid", "paid"]  # get, control call, get
 
 
+def test_pay_page_session(seeded_server: MockServer) -> None:
+    out = run_session("pay-page", seeded_server)
+    page = re.search(r"(http://\S+/paystation4/\?token=\w+)$", out, re.M)
+    assert page and page.group(1).startswith(seeded_server.url)
+    assert re.search(r"^303 https://game\.example/thanks\?user_id=player-3&invoice_id=\d+&status=done$", out, re.M), out
+
+
 def test_pytest_snippet_is_the_example_test() -> None:
     snippet = block_after("example: examples/store_client/test_store_client.py::test_checkout", "python")
     source = (ROOT / "examples" / "store_client" / "test_store_client.py").read_text()
