@@ -337,4 +337,3 @@ def test_stores_list_their_projects(tmp_path: Path, backend: str) -> None:
     with store.transaction() as tx:
         tx.delete(9, "item", "a")
     assert store.projects() == [3]
-
