@@ -145,7 +145,9 @@
       cell(tr, i.sku, { header: true });
       cell(tr, i.name);
       cell(tr, i.type);
-      cell(tr, i.is_free ? "free" : [i.price, ...(i.virtual_prices || [])].filter(Boolean).join(" / "));
+      cell(tr, i.is_free ? "free" : [i.price, ...(i.virtual_prices || [])].filter(Boolean).join(" / "), {
+        className: "num",
+      });
       cell(tr, (i.groups || []).join(", "));
       cell(tr, yesNo(i.is_enabled));
     });
