@@ -57,16 +57,17 @@ def test_the_dashboard_shows_the_store_and_the_requests_live(mock, validator, pa
     assert background != plain
     shot("journal")
 
-    # paying through the page moves the order in the store panel
-    assert (
-        requests.post(
-            f"{mock.url}/paystation4/",
-            data={"token": purchase["token"], "action": "pay"},
-            timeout=10,
-            allow_redirects=False,
-        ).status_code
-        == 200
-    )
+    # the order's payment page opens in a new tab; paying there moves the order in the store panel
+    dashboard = page.current_window_handle
+    page.find_element(By.CSS_SELECTOR, f'#orders tr[data-order="{purchase["order_id"]}"] a').click()
+    wait_for(page, ec.number_of_windows_to_be(2), "the new tab")
+    page.switch_to.window(next(h for h in page.window_handles if h != dashboard))
+    wait_for(page, ec.presence_of_element_located((By.CSS_SELECTOR, '[data-action="pay"]')), "the payment page")
+    page.find_element(By.CSS_SELECTOR, '[data-action="pay"]').click()
+    wait_for(page, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Payment successful"), "the result")
+    shot("paid-in-new-tab")
+    page.close()
+    page.switch_to.window(dashboard)
     wait_for(
         page,
         ec.presence_of_element_located(
