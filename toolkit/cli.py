@@ -131,7 +131,16 @@ def coverage_table(loaded) -> str:
 @click.option("--project-id", default=44056, show_default=True, type=int, help="Project of the generated data.")
 @click.option("--api-key", default=None, help="Only accept this API key in Basic credentials.")
 @click.option("--jwt-secret", default=None, help="Verify HS256 user tokens with this secret.")
-@click.option("--latency", "latency_ms", default=0, type=int, help="Delay every API answer by this many ms.")
+@click.option(
+    "--latency",
+    "latency_ms",
+    metavar="MS|MIN-MAX",
+    default="0",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _latency(value),
+    help="Delay every API answer: milliseconds (300) or a random delay in a range (50-200). "
+    "Per operation: fault rules (POST /__mock__/faults).",
+)
 @click.option("--cors/--no-cors", default=True, show_default=True)
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
 def mock_cmd(
@@ -145,7 +154,7 @@ def mock_cmd(
     project_id: int,
     api_key: str | None,
     jwt_secret: str | None,
-    latency_ms: int,
+    latency_ms: tuple[int, int],
     cors: bool,
     threads: int,
 ) -> None:
@@ -161,7 +170,8 @@ def mock_cmd(
         seed=seed,
         empty=empty,
         fixtures=fixtures,
-        latency_ms=latency_ms,
+        latency_ms=latency_ms[0],
+        latency_max_ms=latency_ms[1],
         cors=cors,
     )
     spec_obj = _load(spec_path)
@@ -181,13 +191,25 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  (reset, state, requests, clock, orders, token)")
+    click.echo(
+        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
+        "(reset, state, requests, clock, orders, token, faults, coverage)"
+    )
     import signal
 
     from waitress import serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
+
+
+def _latency(value: str) -> tuple[int, int]:
+    from ..mocks.faults import parse_latency
+
+    try:
+        return parse_latency(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @main.command("token")
