@@ -220,9 +220,9 @@ class FaultBook:
         if isinstance(latency, list):
             if latency[0] > latency[1]:
                 problems.append({"property": "body.latency_ms", "message": f"{latency}: min is above max"})
-            latency = (float(latency[0]), float(latency[1]))
+            latency = (latency[0], latency[1])
         elif latency is not None:
-            latency = (float(latency), float(latency))
+            latency = (latency, latency)
         status = data.get("status")
         if status is None and not (latency and latency[1] > 0) and disconnect is None:
             problems.append(

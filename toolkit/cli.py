@@ -203,6 +203,64 @@ def mock_cmd(
     serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
 
 
+@main.command("coverage")
+@click.option(
+    "--url", default="http://127.0.0.1:8080", show_default=True, help="The running mock (its base URL, /api or not)."
+)
+@click.option(
+    "--scope",
+    help="Operations the report is about: operationIds or patterns (get-virtual-*), tags (cart), "
+    "APIs (Catalog, LiveOps), comma-separated (default: every operation of the spec).",
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the JSON report here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
+@click.option(
+    "--min",
+    "minimum",
+    type=float,
+    metavar="PCT",
+    help="Exit 1 when fewer than PCT percent of the operations were called.",
+)
+@click.option(
+    "--min-responses",
+    type=float,
+    help="Exit 1 when fewer than PCT percent of their documented statuses were answered.",
+)
+def coverage_cmd(
+    url: str,
+    scope: str | None,
+    json_path: str | None,
+    markdown_path: str | None,
+    minimum: float | None,
+    min_responses: float | None,
+) -> None:
+    """What the calls to a running mock exercised: per operation, the documented statuses
+    answered and missing (the mock's GET /__mock__/coverage). Exit 1 below a minimum."""
+    from pathlib import Path
+
+    import requests
+
+    from .coverage import shortfalls, table, write_reports
+
+    base = url.rstrip("/").removesuffix("/api")
+    try:
+        answer = requests.get(f"{base}/__mock__/coverage", params={"scope": scope} if scope else None, timeout=60)
+        data = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        click.echo(f"coverage: no mock answers at {base}: {exc}", err=True)
+        sys.exit(2)
+    if answer.status_code != 200:
+        click.echo(f"coverage: {data.get('errorMessage', answer.text)}", err=True)
+        sys.exit(2)
+    click.echo(table(data))
+    for written in write_reports(data, *(Path(p) if p else None for p in (json_path, markdown_path))):
+        click.echo(f"wrote {written}")
+    problems = shortfalls(data, minimum, min_responses)
+    for problem in problems:
+        click.echo(f"FAILED: {problem}", err=True)
+    sys.exit(1 if problems else 0)
+
+
 def _latency(value: str) -> tuple[int, int]:
     from ..mocks.faults import parse_latency
 

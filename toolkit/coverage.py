@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import json
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .spec import Operation, Spec
@@ -229,3 +231,29 @@ def markdown(data: Mapping[str, Any]) -> str:
         lines += ["", "Requests no operation matched:", ""]
         lines += [f"- `{u['method']} {u['path']}` x{u['count']}" for u in data["unmatched"]]
     return "\n".join(lines) + "\n"
+
+
+def shortfalls(data: Mapping[str, Any], operations: float | None = None, responses: float | None = None) -> list[str]:
+    """What falls below the minimum percentages given (operations called, documented responses answered)."""
+    found = []
+    for minimum, part, name in (
+        (operations, "operations", "operations called"),
+        (responses, "responses", "documented responses answered"),
+    ):
+        if minimum is not None and data[part]["percent"] < minimum:
+            found.append(f"{name} {data[part]['percent']}% is below the minimum of {minimum}%")
+    return found
+
+
+def write_reports(data: Mapping[str, Any], json_path: Path | None, markdown_path: Path | None) -> list[Path]:
+    """Write the JSON and Markdown reports (creating their folders); the paths written."""
+    written = []
+    for path, render in (
+        (json_path, lambda: json.dumps(data, indent=1) + "\n"),
+        (markdown_path, lambda: markdown(data)),
+    ):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render())
+            written.append(path)
+    return written

@@ -29,7 +29,6 @@ Coverage (what the session's calls to the mock exercised, against what the spec 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -454,7 +453,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if not _coverage_wanted(config) or hasattr(config, "workerinput"):  # xdist workers: each has its own mock
         return
-    from .coverage import Tally, markdown, report, table
+    from .coverage import Tally, report, shortfalls, table, write_reports
     from .spec import Spec
 
     state = config.stash[_state_key]
@@ -462,29 +461,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for counted in state.get("tallies", []):
         tally.merge(counted)
     data = report(Spec.from_path(_setting(config, "spec")), tally, _coverage_scope(config))
-    base = config.invocation_params.dir
-    json_path = base / config.getoption("xsolla_coverage_json")
-    markdown_path = base / config.getoption("xsolla_coverage_markdown")
     lines = [table(data)]
     if not state.get("tallies"):
         base_url = _setting(config, "base_url")
         lines.append("no call reached the mock" + (f" (this session ran against {base_url})" if base_url else ""))
+    base = config.invocation_params.dir
     failed = []
     try:
-        for path, text in ((json_path, json.dumps(data, indent=1) + "\n"), (markdown_path, markdown(data))):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        lines.append(f"reports: {json_path} and {markdown_path}")
+        written = write_reports(
+            data, base / config.getoption("xsolla_coverage_json"), base / config.getoption("xsolla_coverage_markdown")
+        )
+        lines.append(f"reports: {' and '.join(map(str, written))}")
     except OSError as exc:
-        failed.append(f"FAILED: cannot write the coverage report: {exc}")
-    for option, part, name in (
-        ("xsolla_coverage_min", "operations", "operations called"),
-        ("xsolla_coverage_min_responses", "responses", "documented responses answered"),
-    ):
-        minimum = config.getoption(option)
-        if minimum is not None and data[part]["percent"] < minimum:
-            failed.append(f"FAILED: {name} {data[part]['percent']}% is below the minimum of {minimum}%")
-    lines += failed
+        failed.append(f"cannot write the coverage report: {exc}")
+    failed += shortfalls(
+        data, config.getoption("xsolla_coverage_min"), config.getoption("xsolla_coverage_min_responses")
+    )
+    lines += [f"FAILED: {problem}" for problem in failed]
     state["coverage_lines"] = lines
     if failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

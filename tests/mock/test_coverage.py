@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from xsolla_contract.mocks import MockConfig, create_app
@@ -127,3 +129,24 @@ def test_tallies_merge(spec: Spec) -> None:
     a.merge(b)
     [row] = coverage.report(spec, a, "get-virtual-items")["by_operation"]
     assert (row["calls"], row["exercised"], row["dropped"]) == (3, {"200": 2}, 1)
+
+
+def test_the_coverage_command_reads_a_running_mock(live_server, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from xsolla_contract.toolkit.cli import main
+
+    client = ContractClient(Validator(Spec.from_path()), base_url=live_server.url)
+    client.delete("/__mock__/coverage")
+    client.get(CATALOG, headers=client.user())
+    scope = ["--url", live_server.url + "/api", "--scope", "get-virtual-items,get-item-groups"]
+    ok = CliRunner().invoke(main, ["coverage", *scope, "--min", "50", "--json", str(tmp_path / "c.json")])
+    assert ok.exit_code == 0, ok.output
+    assert "get-virtual-items      1  200 x1 / 401 422" in ok.output and "operations 1/2 (50.0%)" in ok.output
+    assert json.loads((tmp_path / "c.json").read_text())["operations"]["exercised"] == 1
+    low = CliRunner().invoke(main, ["coverage", *scope, "--min-responses", "50"])
+    assert (
+        low.exit_code == 1 and "FAILED: documented responses answered 20.0% is below the minimum of 50.0%" in low.output
+    )
+    bad = CliRunner().invoke(main, ["coverage", "--url", live_server.url, "--scope", "nothing-like-it"])
+    assert bad.exit_code == 2 and "names no operation" in bad.output
