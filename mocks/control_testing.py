@@ -50,7 +50,7 @@ def register(app: Flask, engine: Engine) -> None:
         that is not JSON.
         """
         try:
-            data = json.loads(request.get_data() or b"{}")
+            data = json.loads(request.get_data() or b"{}", parse_constant=_no_constant)
         except ValueError as exc:
             return _error(ApiError(400, 1102, f"[0401-1102]: Bad Request. The body is not valid JSON: {exc}"))
         try:
@@ -118,6 +118,10 @@ def register(app: Flask, engine: Engine) -> None:
         """Start counting coverage again from zero."""
         engine.coverage.clear()
         return Response(status=204)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _no_rule(rule_id: int) -> ApiError:

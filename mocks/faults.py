@@ -29,6 +29,7 @@ or raises `ConnectionResetError` to an in-process caller.
 from __future__ import annotations
 
 import difflib
+import math
 import random
 import socket
 import threading
@@ -217,6 +218,10 @@ class FaultBook:
         disconnect = data.get("disconnect")
         disconnect = "before" if disconnect is True else disconnect or None
         latency = data.get("latency_ms")
+        if not all(math.isfinite(v) for v in (latency if isinstance(latency, list) else [latency or 0])):
+            raise FaultRuleError(
+                [{"property": "body.latency_ms", "message": f"{latency}: not a number of milliseconds"}]
+            )
         if isinstance(latency, list):
             if latency[0] > latency[1]:
                 problems.append({"property": "body.latency_ms", "message": f"{latency}: min is above max"})

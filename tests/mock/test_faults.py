@@ -247,9 +247,16 @@ def test_unknown_operation_names_the_nearest(app_api: ContractClient) -> None:
     assert problem["nearest"][0] == "redeem-coupon" and "Did you mean: redeem-coupon" in answer.data["errorMessage"]
 
 
-def test_a_body_that_is_not_json_is_a_400(app_api: ContractClient) -> None:
-    answer = app_api.call("POST", "/__mock__/faults", data="{status: 503", content_type="application/json")
+@pytest.mark.parametrize("body", ["{status: 503", '{"latency_ms": NaN}', '{"latency_ms": [1, Infinity]}'])
+def test_a_body_that_is_not_json_is_a_400(app_api: ContractClient, body: str) -> None:
+    answer = app_api.call("POST", "/__mock__/faults", data=body, content_type="application/json")
     assert answer.status == 400 and answer.data["errorCode"] == 1102
+    assert app_api.control("GET", "faults") == {"faults": []}
+
+
+def test_the_fixture_refuses_a_latency_that_is_not_a_number(spec: Spec) -> None:
+    with pytest.raises(FaultRuleError, match="not a number of milliseconds"):
+        FaultBook(spec).add({"latency_ms": [1, float("nan")]})
 
 
 def test_in_process_calls_are_not_subject_to_faults(spec: Spec) -> None:
