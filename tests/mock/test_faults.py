@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import requests
 from xsolla_contract.mocks import Engine, MockConfig
 from xsolla_contract.mocks.faults import FaultBook, FaultRuleError, parse_latency
 from xsolla_contract.toolkit.spec import Spec
-from xsolla_contract.toolkit.testing import ContractClient
+from xsolla_contract.toolkit.testing import ContractClient, free_port, wait_until_up
 from xsolla_contract.toolkit.validation import Validator
 
 CATALOG = "/v2/project/{project_id}/items/virtual_items"
@@ -291,20 +290,13 @@ def _basic() -> dict[str, str]:
 
 def test_the_mock_command_drops_connections_and_takes_a_latency_range(tmp_path) -> None:
     """The standalone server (`xsolla-contract mock`, waitress), used the way a frontend developer does."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     command = [str(Path(sys.executable).parent / "xsolla-contract"), "mock", "--empty", "--port", str(port)]
     process = subprocess.Popen([*command, "--latency", "20-40"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     catalog = f"{base}/api/v2/project/44056/items/virtual_items"
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/__mock__/faults", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(f"{base}/__mock__/faults")
         rule = {"operation": "get-virtual-items", "disconnect": True, "times": 1}
         assert requests.post(f"{base}/__mock__/faults", json=rule, timeout=10).status_code == 201
         session = requests.Session()  # a kept-alive connection is dropped too
