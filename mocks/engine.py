@@ -249,6 +249,8 @@ class Engine:
         }
         if fault is not None:
             entry["fault"] = fault.journal(response.status)
+            if principal is None and op is not None:  # answered before authentication
+                entry["user"] = self._user_of(op, req, match.path_params)
             if fault.rule.disconnect:
                 entry["status"] = None  # the client got no answer
             elif fault.answers:

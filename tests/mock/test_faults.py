@@ -187,6 +187,7 @@ def test_rules_match_on_user_and_project(api: ContractClient) -> None:
     add(api, operation="get-virtual-items", user="player-1", status=503)
     assert api.get(api.path(CATALOG), headers=api.user("player-1")).status == 503
     assert api.get(api.path(CATALOG), headers=api.user("player-2")).status == 200
+    assert [e["user"] for e in journal(api)[-2:]] == ["player-1", "player-2"]
     api.control("DELETE", "faults")
     add(api, user="player-1", status=503)  # a user rule never matches admin calls (they have no user)
     assert api.get(api.path(ITEMS), headers=api.admin()).status == 200
