@@ -282,4 +282,4 @@ def test_fault_rules_skip_against_a_real_server(
     monkeypatch.setenv("XSOLLA_BASE_URL", live_server.url + "/api")
     result = pytester.runpytest("-q", "-p", "no:randomly", "-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*fault rules needs the mock*"])
+    result.stdout.fnmatch_lines(["*fault() needs the mock*"])

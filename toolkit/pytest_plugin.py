@@ -186,7 +186,7 @@ class MockHandle:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """The mock's journal of this test's requests (operation, status, violations)."""
+        """The mock's journal of this test's requests (operation, status, violations, the fault rule that fired)."""
         return self._need_mock("the request journal").journal.entries()
 
     @property
@@ -212,7 +212,7 @@ class MockHandle:
         if given. Use it `with xsolla_mock.fault(...):` to remove the rule on leaving the block;
         otherwise it lasts until the end of the test. ValueError names what is wrong with a rule.
         """
-        engine = self._need_mock("fault rules")
+        engine = self._need_mock("fault()")
         given = {
             "operation": operation,
             "status": status,
@@ -230,7 +230,7 @@ class MockHandle:
         """What this session's calls to the mock exercised so far (the `GET /__mock__/coverage` report)."""
         from .coverage import report
 
-        engine = self._need_mock("coverage")
+        engine = self._need_mock("coverage()")
         return report(engine.spec, engine.coverage, scope)
 
     def set_order_status(self, order_id: int, status: str) -> None:
