@@ -198,6 +198,7 @@ class FaultBook:
         return rule
 
     def parse(self, data: Any) -> Rule:
+        """The rule `data` (its JSON form) describes, checked; FaultRuleError names every problem."""
         problems = [
             {
                 "property": ".".join(["body", *map(str, error.absolute_path)]),
@@ -240,17 +241,18 @@ class FaultBook:
                 problems.append({"property": f"body.{name}", "message": f"{name} needs a status"})
         if problems:
             raise FaultRuleError(problems)
+        number = {k: None if data.get(k) is None else int(data[k]) for k in ("errorCode", "times", "project_id")}
         return Rule(
             id=0,
             operation=operation,
-            status=status,
-            error_code=data.get("errorCode"),
+            status=None if status is None else int(status),  # JSON Schema's integers include 503.0
+            error_code=number["errorCode"],
             error_message=data.get("errorMessage"),
             latency_ms=latency,
             disconnect=disconnect,
-            times=data.get("times"),
+            times=number["times"],
             user=data.get("user"),
-            project_id=data.get("project_id"),
+            project_id=number["project_id"],
         )
 
     def rules(self) -> list[Rule]:

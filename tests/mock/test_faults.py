@@ -198,6 +198,12 @@ def test_rules_match_on_user_and_project(api: ContractClient) -> None:
     assert api.get(api.path(CATALOG), headers=api.user()).status == 503
 
 
+def test_integral_floats_are_integers(api: ContractClient) -> None:
+    rule = add(api, operation="get-virtual-items", status=503.0, times=1.0)
+    assert (rule["status"], rule["times"]) == (503, 1)
+    assert api.get(api.path(CATALOG), headers=api.user()).status == 503
+
+
 def test_the_newest_matching_rule_fires(api: ContractClient) -> None:
     add(api, status=503)
     newest = add(api, operation="get-virtual-items", status=429, times=1)
