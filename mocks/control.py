@@ -1,4 +1,4 @@
-"""The `/__mock__` control API and the mock's start state (fault rules and coverage: control_testing.py)."""
+"""The `/__mock__` control API and the mock's start state."""
 
 from __future__ import annotations
 
