@@ -43,8 +43,8 @@ def register(app: Flask, engine: Engine) -> None:
         Body: `{"operation": operationId (absent: every operation), "status": 400-599,
         "errorCode": n, "errorMessage": "...", "latency_ms": ms | [min, max],
         "disconnect": true | "before" | "after", "times": n (absent: until removed),
-        "user": user id, "project_id": n}`, with at least one of status, latency_ms and
-        disconnect. Answers 201 with the rule (its `id`, and for a status the errorCode
+        "user": user id (a JWT's `sub`), "project_id": n}`, with at least one of status,
+        latency_ms and disconnect; the newest matching rule fires. Answers 201 with the rule (its `id`, and for a status the errorCode
         and errorMessage it will answer with and where they come from); 422 naming each
         problem (an unknown operation with the nearest operationIds), 400 for a body
         that is not JSON.

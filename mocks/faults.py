@@ -15,8 +15,10 @@ and what happens to a matching call:
   it before the call is processed, `"after"` once it was (the change is made, the
   client never hears of it).
 
-`times` limits how often a rule fires (absent: until removed). When several rules match
-a call, the newest one fires. Rules live in the mock's process, not in the store: a reset
+`user` matches the user a call is made for (the `sub` of its JWT, `guest:<email>` for a
+guest cart call; admin calls have none), `project_id` the project in its path. `times`
+limits how often a rule fires (absent: until removed). When several rules match a call,
+the newest one fires. Rules live in the mock's process, not in the store: a reset
 removes them, an export of the state leaves them out.
 
 The engine asks `FaultBook.fire()` for each call that comes from a client, records in
