@@ -44,10 +44,10 @@ def register(app: Flask, engine: Engine) -> None:
         "errorCode": n, "errorMessage": "...", "latency_ms": ms | [min, max],
         "disconnect": true | "before" | "after", "times": n (absent: until removed),
         "user": user id (a JWT's `sub`), "project_id": n}`, with at least one of status,
-        latency_ms and disconnect; the newest matching rule fires. Answers 201 with the rule (its `id`, and for a status the errorCode
-        and errorMessage it will answer with and where they come from); 422 naming each
-        problem (an unknown operation with the nearest operationIds), 400 for a body
-        that is not JSON.
+        latency_ms and disconnect; the newest matching rule fires. Answers 201 with the
+        rule (its `id`, and for a status the errorCode and errorMessage it will answer
+        with and where they come from); 422 naming each problem (an unknown operation
+        with the nearest operationIds), 400 for a body that is not JSON.
         """
         try:
             data = json.loads(request.get_data() or b"{}", parse_constant=_no_constant)
