@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from xsolla_contract.mocks import MockConfig, SqliteStore, create_app
+from xsolla_contract.mocks import MockConfig, SqliteStore, create_app, engine_of
 from xsolla_contract.mocks.pages import paystation
 from xsolla_contract.mocks.store import MemoryStore
 from xsolla_contract.toolkit.spec import Spec
@@ -337,3 +337,26 @@ def test_stores_list_their_projects(tmp_path: Path, backend: str) -> None:
     with store.transaction() as tx:
         tx.delete(9, "item", "a")
     assert store.projects() == [3]
+
+
+def test_each_order_has_its_own_token_across_restarts(tmp_path: Path, spec: Spec, validator: Validator) -> None:
+    state = f"sqlite:{tmp_path / 'mock.sqlite'}"
+    tokens = []
+    for run in range(2):  # the same store, restarted: the second order's token is another
+        app = create_app(spec, store=state, config=MockConfig(seed=None, empty=True))
+        api = ContractClient(validator, app=app)
+        if run == 0:
+            body = {
+                "sku": "gold",
+                "name": {"en": "Gold"},
+                "prices": [{"amount": 1, "currency": "USD", "is_default": True}],
+            }
+            assert api.post(api.path(ITEMS), json=body, headers=api.admin()).status == 201
+        fill = {"items": [{"sku": "gold", "quantity": 1}]}
+        assert api.put(api.path(P2 + "/cart/fill"), json=fill, headers=api.user("u1")).status == 200
+        tokens.append(api.post(api.path(P2 + "/payment/cart"), json={}, headers=api.user("u1")).data)
+        engine_of(app).store.close()
+    assert tokens[0]["token"] != tokens[1]["token"] and tokens[0]["order_id"] != tokens[1]["order_id"]
+    api = ContractClient(validator, app=create_app(spec, store=state, config=MockConfig(seed=None, empty=True)))
+    for created in tokens:
+        assert f"Order {created['order_id']}<" in page(api, created["token"]).get_data(as_text=True)
