@@ -80,10 +80,11 @@ def create_app(
     if not isinstance(store, Store):
         store = open_store(store or os.environ.get(_ENV_PREFIX + "STATE"))
     engine = Engine(spec, store, config)
-    control.initialise(engine)
+    start_state = control.initialise(engine)
 
     app = Flask("xsolla_contract.mocks")
     app.config["ENGINE"] = engine
+    app.config["START_STATE"] = start_state  # what the mock started with, in words (the CLI's banner)
     app.url_map.strict_slashes = False
     app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
 
