@@ -425,10 +425,9 @@ def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
 
     SIGTERM stops the server cleanly (exit 0) from here on."""
     import errno
+    import signal
 
     from waitress.server import create_server
-
-    import signal
 
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident=ident)
