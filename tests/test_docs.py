@@ -170,7 +170,7 @@ def run_server(block: Block) -> None:
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_code_block_works_as_written(block: Block, request: pytest.FixtureRequest) -> None:
     reason = block.mark("not run")
-    if block.mark("not run") is not None:
+    if reason is not None:
         assert reason, f"{block.id}: <!-- not run: ... --> needs a reason"
         return
     if block.mark("example") is not None:
@@ -213,10 +213,11 @@ def assert_example(block: Block) -> None:
 
 def json_values(out: str) -> list:
     """The JSON answers a session printed one after the other (curl adds no newline)."""
-    decoder, values, at = json.JSONDecoder(), [], 0
-    while (at := len(out) - len(out[at:].lstrip())) < len(out):
-        value, at = decoder.raw_decode(out, at)
+    decoder, values, rest = json.JSONDecoder(), [], out.strip()
+    while rest:
+        value, end = decoder.raw_decode(rest)
         values.append(value)
+        rest = rest[end:].lstrip()
     return values
 
 
