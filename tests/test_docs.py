@@ -26,7 +26,6 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -40,7 +39,7 @@ import yaml
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.cli import coverage_table
 from xsolla_contract.toolkit.spec import Spec
-from xsolla_contract.toolkit.testing import ContractClient, MockServer
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, ServerProcess
 from xsolla_contract.toolkit.validation import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,38 +132,12 @@ def run_shell(block: Block, server: MockServer | None) -> str:
 
 def run_server(block: Block) -> None:
     """Start the block's server on a free port, check that it answers where it says, stop it."""
-    process = subprocess.Popen(
-        ["bash", "-c", block.code],
-        cwd=ROOT,
-        env=plain_env(XSOLLA_MOCK_PORT="0"),  # `make mock` and `xsolla-contract mock` alike
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    printed = []
-    try:
-        url = None
-        for line in process.stdout:
-            printed.append(line)
-            found = re.search(r"https?://[^\s/]+(?:/\S*)?", line)
-            if found and not line.startswith((".venv", "/", "make")):
-                url = found.group(0)
-                break
-        assert url, f"{block.id}: the server never said where it serves:\n{''.join(printed)}"
+    env = plain_env(XSOLLA_MOCK_PORT="0")  # `make mock` and `xsolla-contract mock` alike
+    with ServerProcess(["bash", "-c", block.code], env=env, cwd=ROOT, group=True) as server:
         try:
-            urllib.request.urlopen(url, timeout=30).close()
+            urllib.request.urlopen(server.url, timeout=30).close()
         except urllib.error.HTTPError:
             pass  # any HTTP answer means it serves (the API root itself is a 404 in the API's format)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        process.stdout.close()
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
@@ -172,7 +145,7 @@ def test_code_block_works_as_written(block: Block, request: pytest.FixtureReques
     reason = block.mark("not run")
     if reason is not None:
         assert reason, f"{block.id}: <!-- not run: ... --> needs a reason"
-        return
+        pytest.skip(f"not run: {reason}")
     if block.mark("example") is not None:
         assert block.lang == "python", block.id
         assert_example(block)

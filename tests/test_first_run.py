@@ -3,38 +3,22 @@ restart on a kept SQLite store, a port that is already taken."""
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from xsolla_contract.toolkit.testing import ServerProcess
+
 CLI = str(Path(sys.executable).with_name("xsolla-contract"))
 
 
-@contextmanager
-def serving(*args: str) -> Iterator[list[str]]:
-    """Run `xsolla-contract ARGS` until its banner is complete; stop it politely afterwards."""
-    process = subprocess.Popen([CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    banner: list[str] = []
-    try:
-        for line in process.stdout:
-            banner.append(line.rstrip("\n"))
-            if line.lstrip().startswith(("control:", "validating proxy")):
-                break
-        assert process.poll() is None, "\n".join(banner)
-        yield banner
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+def serving(*args: str) -> ServerProcess:
+    """`xsolla-contract ARGS` until its banner is complete (stopped politely when the context ends)."""
+    return ServerProcess([CLI, *args], ready=lambda line: line.lstrip().startswith("control:"))
 
 
 def data_line(banner: list[str]) -> str:
@@ -44,20 +28,21 @@ def data_line(banner: list[str]) -> str:
 def test_restart_on_a_sqlite_store_says_the_state_was_kept(tmp_path: Path) -> None:
     state = f"sqlite:{tmp_path / 'mock.sqlite'}"
     with serving("mock", "--port", "0", "--state", state) as first:
-        assert first[0].startswith("Xsolla contract mock: 227 operations at http://127.0.0.1:")
-        assert ":0/" not in first[0]  # the port it really listens on
-        seeded = data_line(first)
+        assert first.lines[0].startswith("Xsolla contract mock: 227 operations at http://127.0.0.1:")
+        assert not first.url.endswith(":0/api")  # the port it really listens on
+        seeded = data_line(first.lines)
         assert seeded.startswith(f"state: {state}; data: seed 1 (") and seeded.endswith(" records)")
         records = seeded.rsplit("(", 1)[1].split()[0]
+    assert first.returncode == 0  # SIGTERM is a clean stop
     with serving("mock", "--port", "0", "--state", state) as second:
-        assert data_line(second) == (
+        assert data_line(second.lines) == (
             f"state: {state}; data: kept {records} records of an earlier run (POST /__mock__/reset starts over)"
         )
 
 
 def test_empty_start_says_so() -> None:
-    with serving("mock", "--port", "0", "--empty") as banner:
-        assert data_line(banner) == "state: memory; data: empty (0 records)"
+    with serving("mock", "--port", "0", "--empty") as mock:
+        assert data_line(mock.lines) == "state: memory; data: empty (0 records)"
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from xsolla_contract.toolkit.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ("toolkit", "mocks", "spec")
@@ -113,32 +114,17 @@ def test_installed_spec_check(installed: Installed) -> None:
 
 
 def test_installed_mock_starts_answers_and_stops(installed: Installed) -> None:
-    mock = subprocess.Popen(
-        [installed.bin("xsolla-contract"), "mock", "--port", "0"],
-        cwd=installed.outside,
-        env=installed.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        banner = mock.stdout.readline()  # the first line comes once the port is bound
-        assert banner.startswith("Xsolla contract mock: 227 operations at http://127.0.0.1:"), banner
-        base = banner.rsplit(" at ", 1)[1].strip()
+    command = [installed.bin("xsolla-contract"), "mock", "--port", "0"]
+    with ServerProcess(command, env=installed.env, cwd=installed.outside) as mock:
+        assert mock.lines[0].startswith("Xsolla contract mock: 227 operations at http://127.0.0.1:"), mock.lines
         request = urllib.request.Request(
-            f"{base}/v2/project/44056/items/virtual_items?limit=5", headers={"Accept": "application/json"}
+            f"{mock.url}/v2/project/44056/items/virtual_items?limit=5", headers={"Accept": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             assert answer.status == 200
             page = json.load(answer)
         assert len(page["items"]) == 5 and page["has_more"] is True  # the seeded store
-        mock.send_signal(signal.SIGTERM)
-        assert mock.wait(timeout=30) == 0
-    finally:
-        if mock.poll() is None:
-            mock.kill()
-            mock.wait()
-        mock.stdout.close()
+    assert mock.returncode == 0  # SIGTERM is a clean stop
 
 
 def test_client_project_tests_run_with_the_installed_plugin(installed: Installed) -> None:

@@ -291,6 +291,76 @@ def test_bundle_names_a_dangling_ref(spec_copy: Path, tmp_path: Path) -> None:
     assert "'#/schemas/CouponCreated'" in text and "coupons.yaml has nothing at #/schemas/CouponCreated" in text
 
 
+SPLIT = {
+    "openapi.yaml": """
+openapi: 3.0.3
+info: {title: split, version: '1'}
+paths:
+  /items/{sku}:
+    $ref: 'paths/items.yaml#/item'
+""",
+    "paths/items.yaml": """
+item:
+  parameters:
+    - $ref: '../common.yaml#/Sku'
+  get:
+    responses:
+      '200':
+        description: ok
+        content:
+          application/json:
+            schema: {$ref: '../schemas/item.yaml'}
+      '404': {$ref: '../common.yaml#/NotFound'}
+""",
+    "schemas/item.yaml": """
+type: object
+properties:
+  sku: {$ref: '../common.yaml#/Error/properties/code'}
+  parameters:
+    type: array
+    items: {$ref: '#/definitions/Pair'}
+  parent: {$ref: '#'}
+  error: {$ref: '../common.yaml#/Error'}
+definitions:
+  Pair: {type: object, properties: {key: {type: string}, value: {type: string}}}
+""",
+    "common.yaml": """
+Sku: {name: sku, in: path, required: true, schema: {type: string}}
+NotFound:
+  description: not found
+  content: {application/json: {schema: {$ref: '#/Error'}}}
+Error: {type: object, properties: {code: {type: string}, pair: {$ref: 'schemas/pair.yaml#/Pair'}}}
+""",
+    "schemas/pair.yaml": """
+Pair: {type: string}
+""",
+}
+
+
+def test_bundle_of_a_split_spec_names_each_kind_of_component(tmp_path: Path) -> None:
+    """Whole-file and deep references, a recursive schema, one name in two files, and a
+    property called `parameters` (a schema, not a parameter)."""
+    from xsolla_contract.toolkit.bundle import bundle
+
+    for name, text in SPLIT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    document, stats = bundle(tmp_path / "openapi.yaml")
+    components = document["components"]
+    assert set(components["parameters"]) == {"Sku"} and set(components["responses"]) == {"NotFound"}
+    assert set(components["schemas"]) == {"Item", "Error", "ItemPair", "PairPair"}
+    item = components["schemas"]["Item"]
+    assert item["properties"]["parent"] == {"$ref": "#/components/schemas/Item"}  # recursion by name
+    assert item["properties"]["sku"] == {"$ref": "#/components/schemas/Error/properties/code"}
+    assert item["properties"]["parameters"]["items"] == {"$ref": "#/components/schemas/ItemPair"}
+    assert components["schemas"]["Error"]["properties"]["pair"] == {"$ref": "#/components/schemas/PairPair"}
+    operation = document["paths"]["/items/{sku}"]
+    assert operation["parameters"] == [{"$ref": "#/components/parameters/Sku"}]
+    assert operation["get"]["responses"]["404"] == {"$ref": "#/components/responses/NotFound"}
+    assert stats.operations == 1
+    assert spec_module.validation_problems(document) == []
+
+
 def test_spec_info_counts_per_tag_and_scheme() -> None:
     code, out = run_cli("spec", "info")
     assert code == 0

@@ -45,12 +45,45 @@ SECTIONS = {
     "header": "headers",
     "example": "examples",
     "link": "links",
+    "callback": "callbacks",
 }
-_SECTION_KINDS = {section: kind for kind, section in SECTIONS.items()} | {"securitySchemes": None, "callbacks": None}
+_SECTION_KINDS: dict[str, str | None] = {section: kind for kind, section in SECTIONS.items()}
+_SECTION_KINDS["securitySchemes"] = None  # no references inside
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_SCHEMA_MAPS = ("properties", "patternProperties")
-_SCHEMA_ONE = ("items", "not", "additionalProperties")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_PARAMETER = {"schema": ("one", "schema"), "content": ("map", "mediaType"), "examples": ("map", "example")}
+
+# The structure of an OpenAPI 3.0 document: kind of object -> {key: (how it holds them, kind of what it holds)}.
+# "one": an object, "map": a mapping of names to objects, "list": a list of objects. Everything else is data.
+STRUCTURE: dict[str, dict[str, tuple[str, str]]] = {
+    "root": {"paths": ("map", "pathItem")},
+    "pathItem": {"parameters": ("list", "parameter"), **{m: ("one", "operation") for m in _METHODS}},
+    "operation": {
+        "parameters": ("list", "parameter"),
+        "requestBody": ("one", "requestBody"),
+        "responses": ("map", "response"),
+        "callbacks": ("map", "callback"),
+    },
+    "callback": {},  # a mapping of expressions to path items: see `_walk_callback`
+    "parameter": _PARAMETER,
+    "header": _PARAMETER,
+    "requestBody": {"content": ("map", "mediaType")},
+    "response": {"headers": ("map", "header"), "content": ("map", "mediaType"), "links": ("map", "link")},
+    "mediaType": {"schema": ("one", "schema"), "examples": ("map", "example"), "encoding": ("map", "encoding")},
+    "encoding": {"headers": ("map", "header")},
+    "schema": {
+        "properties": ("map", "schema"),
+        "patternProperties": ("map", "schema"),
+        "items": ("one", "schema"),
+        "not": ("one", "schema"),
+        "additionalProperties": ("one", "schema"),
+        "allOf": ("list", "schema"),
+        "anyOf": ("list", "schema"),
+        "oneOf": ("list", "schema"),
+    },
+}
+
+_SCHEMA_HOLDERS = frozenset(STRUCTURE["schema"])  # a pointer starting here is inside one schema
+_DEFINITIONS = ("definitions", "$defs")  # JSON Schema's places for named schemas: not valid in a 3.0 schema
 
 FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
@@ -118,13 +151,14 @@ class _Bundler:
     def _named(self, file: Path, pointer: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Split a pointer into the named definition it is in, and the rest inside it.
 
-        A reference to a whole file names the file's content (named after the file)."""
-        if not pointer:
+        A reference to a whole file, or into a file that is one schema (`item.yaml#/properties/sku`),
+        names the file's content (named after the file)."""
+        if not pointer or pointer[0] in _SCHEMA_HOLDERS:
             size = 0
-        elif pointer[:1] == ("components",):
+        elif pointer[0] == "components":
             size = 3
-        elif pointer[:1] and pointer[0] in _SECTION_KINDS or pointer[:1] == ("paths",):
-            size = 2  # an area file's own sections: schemas/<Name>, paths/<key>
+        elif pointer[0] in _SECTION_KINDS or pointer[0] in ("paths", *_DEFINITIONS):
+            size = 2  # a file's own sections: schemas/<Name>, paths/<key>, definitions/<Name>
         else:
             size = 1  # a shared file whose top-level keys are the names
         return pointer[:size], pointer[size:]
@@ -147,98 +181,35 @@ class _Bundler:
     # --------------------------------------------------------- the structure
 
     def walk(self, kind: str, file: Path, node: Any) -> Any:
+        """A copy of `node` (an object of this kind in `file`) with its references made internal."""
         if isinstance(node, dict) and isinstance(node.get("$ref"), str):
             return self.ref(kind, file, node["$ref"])
         if not isinstance(node, dict):
             return copy.deepcopy(node)
-        walker = getattr(self, f"_{kind}", None)
+        if kind == "callback":
+            return {expression: self.walk("pathItem", file, item) for expression, item in node.items()}
+        holds = STRUCTURE.get(kind, {})
         out: dict[str, Any] = {}
         for key, value in node.items():
-            out[key] = walker(file, key, value) if walker else copy.deepcopy(value)
+            how, inner = holds.get(key, ("data", ""))
+            if kind == "schema" and key in _DEFINITIONS:
+                continue  # what they hold becomes a component where it is referenced
+            if how == "one" and isinstance(value, dict):
+                out[key] = self.walk(inner, file, value)
+            elif how == "map" and isinstance(value, dict):
+                out[key] = {name: self.walk(inner, file, v) for name, v in value.items()}
+            elif how == "list" and isinstance(value, list):
+                out[key] = [self.walk(inner, file, v) for v in value]
+            elif kind == "root" and key == "components" and isinstance(value, dict):
+                out[key] = {
+                    section: {name: self.walk(_SECTION_KINDS[section], file, v) for name, v in entries.items()}
+                    if _SECTION_KINDS.get(section) and isinstance(entries, dict)
+                    else copy.deepcopy(entries)
+                    for section, entries in value.items()
+                }
+            else:
+                out[key] = copy.deepcopy(value)  # examples, defaults, enums, extensions: data
         return out
-
-    def _map(self, kind: str, file: Path, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return copy.deepcopy(value)
-        return {k: self.walk(kind, file, v) for k, v in value.items()}
-
-    def _list(self, kind: str, file: Path, value: Any) -> Any:
-        if not isinstance(value, list):
-            return copy.deepcopy(value)
-        return [self.walk(kind, file, v) for v in value]
-
-    def _root(self, file: Path, key: str, value: Any) -> Any:
-        if key == "paths":
-            return self._map("pathItem", file, value)
-        if key == "components" and isinstance(value, dict):
-            out = {}
-            for section, entries in value.items():
-                kind = _SECTION_KINDS.get(section)
-                out[section] = self._map(kind, file, entries) if kind else copy.deepcopy(entries)
-            return out
-        return copy.deepcopy(value)
-
-    def _pathItem(self, file: Path, key: str, value: Any) -> Any:
-        if key == "parameters":
-            return self._list("parameter", file, value)
-        if key in _METHODS:
-            return self.walk("operation", file, value)
-        return copy.deepcopy(value)
-
-    def _operation(self, file: Path, key: str, value: Any) -> Any:
-        if key == "parameters":
-            return self._list("parameter", file, value)
-        if key == "requestBody":
-            return self.walk("requestBody", file, value)
-        if key == "responses":
-            return self._map("response", file, value)
-        if key == "callbacks" and isinstance(value, dict):
-            return {name: self._map("pathItem", file, cb) for name, cb in value.items()}
-        return copy.deepcopy(value)
-
-    def _parameter(self, file: Path, key: str, value: Any) -> Any:
-        if key == "schema":
-            return self.walk("schema", file, value)
-        if key == "content":
-            return self._map("mediaType", file, value)
-        if key == "examples":
-            return self._map("example", file, value)
-        return copy.deepcopy(value)
-
-    _header = _parameter
-
-    def _requestBody(self, file: Path, key: str, value: Any) -> Any:
-        return self._map("mediaType", file, value) if key == "content" else copy.deepcopy(value)
-
-    def _response(self, file: Path, key: str, value: Any) -> Any:
-        if key == "headers":
-            return self._map("header", file, value)
-        if key == "content":
-            return self._map("mediaType", file, value)
-        if key == "links":
-            return self._map("link", file, value)
-        return copy.deepcopy(value)
-
-    def _mediaType(self, file: Path, key: str, value: Any) -> Any:
-        if key == "schema":
-            return self.walk("schema", file, value)
-        if key == "examples":
-            return self._map("example", file, value)
-        if key == "encoding" and isinstance(value, dict):
-            return {name: self.walk("encoding", file, enc) for name, enc in value.items()}
-        return copy.deepcopy(value)
-
-    def _encoding(self, file: Path, key: str, value: Any) -> Any:
-        return self._map("header", file, value) if key == "headers" else copy.deepcopy(value)
-
-    def _schema(self, file: Path, key: str, value: Any) -> Any:
-        if key in _SCHEMA_MAPS:
-            return self._map("schema", file, value)
-        if key in _SCHEMA_ONE and isinstance(value, dict):
-            return self.walk("schema", file, value)
-        if key in _SCHEMA_LISTS:
-            return self._list("schema", file, value)
-        return copy.deepcopy(value)  # example, default, enum, discriminator, ...: data
 
     # ----------------------------------------------------------------- names
 
