@@ -109,9 +109,10 @@ _OUTPUTS: dict[str, str] = {}
 
 
 def run_shell(block: Block, server: MockServer | None) -> str:
-    """Run a shell block once (its output is kept for the tests that check it)."""
-    if block.id in _OUTPUTS:
-        return _OUTPUTS[block.id]
+    """Run a shell block once (its output is kept for the tests that check it, and for
+    another block with the same commands, such as `.venv/bin/pytest examples/store_client`)."""
+    if block.code in _OUTPUTS:
+        return _OUTPUTS[block.code]
     extra = {}
     if server is not None:
         reset = urllib.request.Request(f"{server.url}/__mock__/reset", method="POST")
@@ -126,7 +127,7 @@ def run_shell(block: Block, server: MockServer | None) -> str:
         timeout=300,
     )
     assert done.returncode == 0, f"{block.id} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    _OUTPUTS[block.id] = done.stdout
+    _OUTPUTS[block.code] = done.stdout
     return done.stdout
 
 
