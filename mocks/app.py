@@ -21,7 +21,7 @@ from flask import Flask, Response, request
 
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
-from . import control
+from . import control, faults
 from .engine import Engine, MockConfig
 from .store import Store, open_store
 
@@ -76,10 +76,11 @@ def create_app(
     app.config["START_STATE"] = start_state  # what the mock started with, in words (the CLI's banner)
     app.url_map.strict_slashes = False
     app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
+    app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
 
     def serve(**_params: str) -> Response:
-        if config.latency_ms:
-            time.sleep(config.latency_ms / 1000)
+        if config.latency_ms or config.latency_max_ms:
+            time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
         req = HttpRequest(
             request.method,
             request.path,
@@ -88,7 +89,11 @@ def create_app(
             request.get_data() or None,
             request.host,
         )
-        resp = engine.handle(req)
+        try:
+            resp = engine.handle(req, client=True)
+        except faults.Disconnect as drop:  # a fault rule: ConnectionDropper drops the connection
+            request.environ[faults.DROP_KEY] = drop.rule_id
+            return Response(status=204)
         return Response(resp.body, status=resp.status, headers=resp.headers)
 
     methods = sorted({op.method for op in spec.operations.values()})

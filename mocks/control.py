@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from . import control_testing
 from .auth import mint_token
 from .clock import iso, parse_datetime, utcnow
 from .context import ApiError
@@ -40,6 +41,7 @@ def initialise(engine: Engine, *, force: bool = False) -> str:
     kept = len(engine.store.export()["records"])
     if not force and kept:
         return f"kept {kept} records of an earlier run (POST /__mock__/reset starts over)"
+    engine.faults.clear()
     engine.store.clear()
     engine.journal.clear()
     config = engine.config
@@ -64,9 +66,11 @@ def _error(status: int, message: str) -> Response:
 
 
 def register(app: Flask, engine: Engine) -> None:
+    control_testing.register(app, engine)
+
     @app.post("/__mock__/reset")
     def reset() -> Response:
-        """Back to the start state (the seeded project, the fixtures, or empty); clock and journal too."""
+        """Back to the start state (seeded, fixtures or empty): records, clock, journal and fault rules."""
         initialise(engine, force=True)
         return json_response({"status": "reset", "records": len(engine.store.export()["records"])})
 

@@ -115,8 +115,8 @@ def run_shell(block: Block, server: MockServer | None) -> str:
         return _OUTPUTS[block.code]
     extra = {}
     if server is not None:
-        reset = urllib.request.Request(f"{server.url}/__mock__/reset", method="POST")
-        urllib.request.urlopen(reset, timeout=60).close()  # the state right after `make mock`
+        for method, path in (("POST", "reset"), ("DELETE", "coverage")):  # as right after `make mock`
+            urllib.request.urlopen(urllib.request.Request(f"{server.url}/__mock__/{path}", method=method), timeout=60)
         extra = {"BASE": f"{server.url}/api", "MOCK": server.url}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.code],
@@ -219,6 +219,19 @@ def test_purchase_session(seeded_server: MockServer) -> None:
     assert [i["price"]["amount"] for i in cart["items"]] == ["8.00"]
     assert answers[-1]["content"]["price"]["amount"] == "16.00"  # the order
     assert "best discount applies" in block.code and "16.00" in block.code
+
+
+def test_faults_session(seeded_server: MockServer) -> None:
+    out = run_shell(named("faults"), seeded_server).splitlines()
+    assert out[1].startswith('{"errorCode": 0, "errorMessage": "[0401-0000]: Service Unavailable", "statusCode": 503')
+    assert out[1].endswith(" -> 503") and out[2] == "200"  # exactly the next list failed
+    assert out[5] == "connection dropped (curl exit 52)"  # the newest rule first: no answer at all
+    status, _, seconds = out[6].partition(" after ")
+    assert status == "200" and float(seconds.rstrip("s")) >= 0.3  # then the slow rule of player-1
+    fired = [(rule["id"], rule["fired"]) for rule in json.loads(out[7])["faults"]]
+    assert fired == [(1, 1), (2, 1), (3, 1)]
+    assert "get-virtual-items      2  200 x1 / 401 422 / 503 x1 (1 injected)" in out
+    assert "get-user-cart          2  200 x1 / 401 422 / dropped x1" in out
 
 
 def test_coverage_table_is_the_spec(spec: Spec) -> None:
