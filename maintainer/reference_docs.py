@@ -177,7 +177,7 @@ def render_mock_settings() -> str:
     rows = ["| Variable | Default | Option | What it sets |", "|---|---|---|---|"]
     for field in dataclasses.fields(MockConfig):
         option = by_dest.get(field.name)
-        what = option.help if option is not None else comments.get(field.name, "")
+        what = comments.get(field.name) or (option.help if option is not None else "")  # the field's own words first
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         flag = f"`{option.opts[0]}`" if option is not None else ""
         rows.append(f"| `XSOLLA_MOCK_{field.name.upper()}` | `{default}` | {flag} | {_cell(what)} |")
