@@ -18,13 +18,7 @@ from . import dashboard, paystation_views
 
 def register(app: Flask, engine: Engine) -> None:
     """Serve the payment page and the dashboard from `app`."""
-    blueprint = Blueprint(
-        "pages",
-        __name__,
-        template_folder="templates",
-        static_folder="static",
-        static_url_path=dashboard.STATIC_PATH,
-    )
+    blueprint = Blueprint("pages", __name__, template_folder="templates")
     paystation_views.register(blueprint, engine)
     dashboard.register(blueprint, app, engine)
     app.register_blueprint(blueprint)

@@ -13,9 +13,10 @@ Tools get the index of control endpoints (path, methods, what each does) from
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, render_template, request, send_from_directory
 
 from ..context import ApiError
 from ..control import json_response
@@ -24,6 +25,7 @@ from . import overview
 
 PREFIX = "/__mock__"
 STATIC_PATH = f"{PREFIX}/static"
+STATIC_FILES = Path(__file__).with_name("static")
 PAGE_PREFIXES = (PREFIX, "/paystation4")
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
@@ -53,6 +55,13 @@ def register(blueprint: Blueprint, app: Flask, engine: Engine) -> None:
         )
         response = Response(page, mimetype="text/html")
         response.headers.update(HEADERS)
+        return response
+
+    @blueprint.get(f"{STATIC_PATH}/<path:filename>")
+    def static_file(filename: str) -> Response:
+        """The dashboard's script and style sheet (`dashboard.js`, `dashboard.css`)."""
+        response = send_from_directory(STATIC_FILES, filename, max_age=0)
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     @blueprint.get(f"{PREFIX}/index.json")
@@ -89,7 +98,7 @@ def endpoint_index(app: Flask) -> dict[str, Any]:
     """Every control endpoint and page of the app: path, methods, summary (the docstring's first line), doc."""
     rows = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(PAGE_PREFIXES) or rule.endpoint.endswith("static"):
+        if not rule.rule.startswith(PAGE_PREFIXES) or rule.rule.startswith(STATIC_PATH):
             continue
         view = app.view_functions[rule.endpoint]
         doc = inspect.getdoc(view) or ""
