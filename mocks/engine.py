@@ -28,11 +28,12 @@ from typing import Any
 
 from faker import Faker
 
+from ..toolkit._json import dumps
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
-from .context import JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
+from .context import INDEXES, JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
 from .resources import ResourceTable
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
@@ -95,6 +96,7 @@ class Engine:
         self.faker.seed_instance(self.config.seed if self.config.seed is not None else 0)
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
+        self.store.define([*INDEXES, *self.resources.indexes()])
         self.journal = Journal(self.config.journal_size)
         self._responses = _Lru(self.config.response_cache_size)
         self.cache: OrderedDict[Any, Any] = OrderedDict()
@@ -297,7 +299,7 @@ class Engine:
         headers.setdefault("content-type", JSON)
         if headers["content-type"] != JSON and isinstance(reply.body, str):
             return HttpResponse(reply.status, headers, reply.body.encode())
-        return HttpResponse(reply.status, headers, json.dumps(reply.body, ensure_ascii=False).encode())
+        return HttpResponse(reply.status, headers, dumps(reply.body))
 
     # ------------------------------------------------------------- in process
 

@@ -47,6 +47,7 @@ from openapi_core.validation.request.exceptions import ParametersError
 from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from ._json import media_loads
 from ._schema import to_json_schema
 from .spec import Spec
 
@@ -307,6 +308,7 @@ def core_for(spec: Spec) -> OpenAPI:
             request_cls, response_cls = defaults.request_validator_cls, defaults.response_validator_cls
             config = Config(
                 spec_validator_cls=None,
+                extra_media_type_deserializers={"application/json": media_loads},
                 path_finder_cls=_router_path_finder(spec),
                 security_provider_factory=security_providers,
                 request_validator_cls=type(
