@@ -35,6 +35,7 @@ from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
 from .context import INDEXES, JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
 from .resources import ResourceTable
+from .rules.orders import of_user
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
 
@@ -322,7 +323,7 @@ class Engine:
 
     def user_summary(self, ctx: Ctx, user: str) -> dict[str, Any]:
         """What the control API shows of a user: inventory, orders, and each hook module's progress."""
-        orders = [o for o in ctx.values("order") if o.get("user") == user]
+        orders = of_user(ctx, user)
         summary = {
             "user": user,
             "inventory": (ctx.get("inventory", user) or {"items": {}})["items"],

@@ -76,7 +76,7 @@ class Resource:
 
     # --------------------------------------------------------------- indexes
 
-    def _sort(self, record: Mapping[str, Any]) -> Any:
+    def list_sort(self, record: Mapping[str, Any]) -> Any:
         value = record.get(self.list_order) if self.list_order else 0
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -91,7 +91,7 @@ class Resource:
         def entries(key: str, record: Any) -> list[tuple[str, Any, str]]:
             if not self.matches(record):
                 return []
-            return [(str(record.get("_parent", "")) if self.parent else "", self._sort(record), "")]
+            return [(str(record.get("_parent", "")) if self.parent else "", self.list_sort(record), "")]
 
         return Index(self.kind, f"list:{self.name}", entries, self._version())
 

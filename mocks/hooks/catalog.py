@@ -77,7 +77,7 @@ def catalog_records(record: Mapping[str, Any]) -> list[tuple[str, Mapping[str, A
     out: list[tuple[str, Mapping[str, Any]]] = [("", record)]
     if record["type"] == "unit":
         for n, unit in enumerate(record.get("unit_items") or []):
-            out.append((f"{n:04d}/{unit.get('sku')}", game_key_record(record, unit)))
+            out.append((items.key_part(n, unit.get("sku")), game_key_record(record, unit)))
     return out
 
 
@@ -134,12 +134,6 @@ def CONDITIONAL(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N
     return _entries(record, conditional_only=True)
 
 
-@index(items.ITEM, "catalog_item_id")
-def BY_ITEM_ID(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802
-    """Catalog records by item ID (game keys included)."""
-    return [(str(r["item_id"]), None, part) for part, r in catalog_records(record) if r.get("item_id") is not None]
-
-
 def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
     """(key, part, catalog record) of an SKU (a game key is a part of its game)."""
     found = items.get(ctx, sku)
@@ -154,7 +148,7 @@ def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
 
 
 def by_item_id(ctx: Ctx, item_id: Any) -> Mapping[str, Any] | None:
-    rows = ctx.find(BY_ITEM_ID, item_id, limit=1)
+    rows = ctx.find(items.BY_ID, item_id, limit=1)
     return resolve(rows[0][2], rows[0][1]) if rows else None
 
 
@@ -184,8 +178,8 @@ def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
     the user): (key, part, record, the lists they are in)."""
 
     def build() -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
-        rules = [r for r in ctx.values("filter_rule") if r.get("is_enabled")]
-        offers = [o for o in ctx.values("unique_offer") if o.get("is_enabled")]
+        rules = ctx.records(ctx.resource("filter_rule").enabled_index, "|1")
+        offers = ctx.records(ctx.resource("unique_offer").enabled_index, "|1")
         refs = [(i.get("sku"), i.get("item_id")) for r in rules for i in r.get("items") or []]
         refs += [(i if isinstance(i, str) else i.get("sku"), None) for o in offers for i in o.get("items") or []]
         found: dict[tuple[str, str], tuple[str, str, Mapping[str, Any], set[str]]] = {}
@@ -194,7 +188,7 @@ def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
             if sku and (hit := by_sku(ctx, sku)):
                 rows.append(hit)
             if item_id is not None:
-                rows += ctx.find(BY_ITEM_ID, item_id)
+                rows += ctx.find(items.BY_ID, item_id)
             for key, part, record in rows:
                 entry = resolve(record, part) if record.get("type") == "unit" and part else record
                 if _listable(entry):

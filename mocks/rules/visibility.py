@@ -31,7 +31,7 @@ def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Catalog filter rules: an item named by enabled rules is shown only when one of them matches the user."""
     rules = ctx.cached(
         ("filter_rules", ctx.project_id),
-        lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")],
+        lambda: ctx.records(ctx.resource("filter_rule").enabled_index, "|1"),
         ("filter_rule",),
     )
     applicable = [
@@ -53,7 +53,7 @@ def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | N
     """Items of an enabled unique catalog offer are hidden until the user has entered its code."""
     offers = ctx.cached(
         ("unique_offers", ctx.project_id),
-        lambda: [o for o in ctx.values("unique_offer") if o.get("is_enabled")],
+        lambda: ctx.records(ctx.resource("unique_offer").enabled_index, "|1"),
         ("unique_offer",),
     )
     holding = [
