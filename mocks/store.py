@@ -158,12 +158,31 @@ class Transaction:
     ) -> list[Row]:
         """Records with `value` in `index`, in its order: `limit` of them from `offset`, leaving out
         the (key, part) entries in `exclude`; `between` keeps sorts from..to (inclusive)."""
+        return [
+            (key, part, loads(raw))
+            for key, part, raw in self.find_raw(
+                project, index, value, offset=offset, limit=limit, exclude=exclude, between=between
+            )
+        ]
+
+    def find_raw(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        exclude: Collection[tuple[str, str]] = (),
+        between: tuple[float | None, float | None] | None = None,
+    ) -> list[tuple[str, str, str]]:
+        """`find` with the records as the store holds them (JSON text): what identifies their content."""
         if self._writes_to(project, index.kind):
             rows = self._scan_index(project, index, value, between)
             rows = [r for r in rows if (r[0], r[1]) not in exclude] if exclude else rows
-            return rows[offset : None if limit is None else offset + limit]
-        found = self._store._find(project, index, str(value), offset, limit, exclude, between)
-        return [(key, part, loads(raw)) for key, part, raw in found]
+            page = rows[offset : None if limit is None else offset + limit]
+            return [(key, part, _dump(record)) for key, part, record in page]
+        return self._store._find(project, index, str(value), offset, limit, exclude, between)
 
     def count(
         self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None = None

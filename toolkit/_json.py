@@ -9,19 +9,19 @@ surrogates, other encodings than UTF-8).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
-_LONG_NUMBER_TEXT = re.compile(r"\d{19}")
+# digits -> "0", anything else -> " ": a run of 19 zeros in the translation is a run of 19 digits
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+_LONG = b"0" * 19
 
 
 def loads(data: bytes | bytearray | str) -> Any:
     """`json.loads`, faster."""
-    long = _LONG_NUMBER_TEXT.search(data) if isinstance(data, str) else _LONG_NUMBER.search(data)
-    if long is None:
+    raw = data.encode(errors="surrogatepass") if isinstance(data, str) else data
+    if raw.translate(_DIGITS).find(_LONG) < 0:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

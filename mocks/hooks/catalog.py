@@ -25,8 +25,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ...toolkit._json import dumps, loads
 from ..context import Ctx, index
-from ..rules import item_views, items, limits, prices, visibility
+from ..rules import item_views, items, limits, prices, value_points, visibility
 from .games import game_key_fields
 from .registry import hook
 
@@ -211,10 +212,19 @@ def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
 
 def visible_page(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list, int]:
     """A page of the catalog records of a list the user sees, and how many he sees in all."""
+    rows, total = visible_rows(ctx, kind, group, offset, limit)
+    return [record for record, _ in rows], total
+
+
+def visible_rows(
+    ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None
+) -> tuple[list[tuple[Mapping[str, Any], tuple[str, str]]], int]:
+    """`visible_page` with what identifies each record's content: (the stored text, the part)."""
     value = f"{kind}/{group or ''}"
     hidden = hidden_entries(ctx, value)
-    rows = ctx.find(CATALOG, value, offset=offset, limit=limit, exclude=hidden)
-    return [resolve(record, part) for _, part, record in rows], ctx.count(CATALOG, value) - len(hidden)
+    rows = ctx.tx.find_raw(ctx.project_id, CATALOG, value, offset=offset, limit=limit, exclude=hidden)
+    page = [(resolve(loads(raw), part), (raw, part)) for _, part, raw in rows]
+    return page, ctx.count(CATALOG, value) - len(hidden)
 
 
 def require_group(ctx: Ctx) -> str | None:
@@ -269,30 +279,17 @@ def item_view(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
     return {**item_views.static_view(ctx, record, _fields(ctx)), **offer_view(ctx, record)}
 
 
-# What the part of an item view that depends on the request reads besides the item: the
-# currencies of its prices (items), promotions, codes.
-OFFER_DEPENDS = (*item_views.STATIC_DEPENDS, "discount", "bonus", "promo_code", "code")
+# Rendered item views are kept by content: the stored text of the item, and whatever else they
+# show (value points, currencies, bonus items) by the stored text of those records; so a write to
+# one item leaves the others' views as they are. What they read by kind is in these dependencies.
+STATIC_DEPENDS = ("group",)
+OFFER_DEPENDS = ("group", "discount", "bonus", "promo_code")
 SIMPLE_TYPES = ("virtual_good", "virtual_currency")  # no content, no keys: a view of the item alone
 
 
-def _offer_key(ctx: Ctx, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Everything the request's part of a simple item's view depends on, besides the store's state
-    (None for other items: their part is built every time)."""
-    if record.get("type") not in SIMPLE_TYPES or "content" in record:
-        return None
-    user, options = ctx.principal.user_id, _options(ctx)
-    offers = prices.offers(ctx, user, options["promo_code"])
-    percent, applied = offers.discount(record["sku"])
-    state = limits.user_limit_state(ctx, record, user)
-    return (
-        record["sku"],
-        options["country"],
-        percent,
-        tuple(_promotion_id(p) for p in applied),
-        tuple(_promotion_id(p) for p in offers.bonuses.get(record["sku"], ())),
-        None if state is None else json.dumps(state, sort_keys=True),
-        visibility.can_buy(ctx, record, user, state),
-    )
+def _content(ctx: Ctx, sku: str) -> bytes:
+    """What identifies the content of an item record (read once per request)."""
+    return ctx.memo(("content", sku), lambda: dumps(items.get(ctx, sku)))
 
 
 def _promotion_id(promo: Mapping[str, Any]) -> Any:
@@ -312,26 +309,74 @@ def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, .
     return ctx.memo(key, current)
 
 
-def rendered_item(ctx: Ctx, schema: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """An item view rendered through the item schema from two parts: the record's (rendered once
-    per store generation and locale) and the request's (for simple items, rendered once per
-    generation, locale and what the request changes in it: price, promotions, limits)."""
-    shaper = ctx.engine.shaper
-    if not shaper.closed(schema):
-        return shaper.render(schema, item_view(ctx, record), ctx.locale)
-    statics = _cache(ctx, "catalog_static", schema, item_views.STATIC_DEPENDS)
-    key = (record["sku"], record.get("_game_sku"), _fields(ctx))
-    static = statics.get(key)
-    if static is None:
-        static = statics[key] = shaper.render(schema, item_views.static_view(ctx, record, _fields(ctx)), ctx.locale)
-    offer_key = _offer_key(ctx, record)
-    if offer_key is None:
-        return shaper.assemble(schema, shaper.render_fields(schema, offer_view(ctx, record), ctx.locale), static)
-    offered = _cache(ctx, "catalog_offer", schema, OFFER_DEPENDS)
-    part = offered.get(offer_key)
-    if part is None:
-        part = offered[offer_key] = shaper.render_fields(schema, offer_view(ctx, record), ctx.locale)
-    return shaper.assemble(schema, part, static)
+class Renderer:
+    """Renders the item views of one request through the item schema: the record's part once per
+    content (and locale); for simple items the whole view once per content and what the request
+    changes in it (price, promotions, limits); other items' request part every time."""
+
+    def __init__(self, ctx: Ctx, schema: Mapping[str, Any]):
+        self.ctx, self.schema, self.shaper = ctx, schema, ctx.engine.shaper
+        self.closed = self.shaper.closed(schema)
+        self.fields = _fields(ctx)
+        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS)
+        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS)
+        # what depends on the request and not on the item: once
+        options = _options(ctx)
+        self.user, self.country = ctx.principal.user_id, options["country"]
+        self.offers = prices.offers(ctx, self.user, options["promo_code"])
+        self.rewards = value_points.reward_index(ctx)
+
+    def static_key(self, record: Mapping[str, Any], stored: tuple[str, str]) -> tuple[Any, ...]:
+        """What the record's part of the view shows: the record, and the value points it earns."""
+        earned = self.rewards.get(record["sku"])
+        if not earned:
+            return (*stored, self.fields)
+        return (*stored, self.fields, tuple((r["sku"], r["amount"], _content(self.ctx, r["sku"])) for r in earned))
+
+    def offer_key(self, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What the request's part of a simple item's view shows besides the item and the kinds of
+        OFFER_DEPENDS (None for other items: their part is built every time)."""
+        if record.get("type") not in SIMPLE_TYPES or "content" in record:
+            return None
+        ctx, sku = self.ctx, record["sku"]
+        percent, applied = self.offers.discount(sku)
+        bonuses = self.offers.bonuses.get(sku, ())
+        state = limits.user_limit_state(ctx, record, self.user) if record.get("limits") else None
+        buyable = visibility.can_buy(ctx, record, self.user, state) if state or record.get("periods") else None
+        return (
+            self.country,
+            percent,
+            tuple(_promotion_id(p) for p in applied),
+            tuple(_promotion_id(p) for p in bonuses),
+            tuple(_content(ctx, b.get("sku", "")) for p in bonuses for b in p.get("bonus") or []),
+            tuple(_content(ctx, v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")),
+            None if state is None else json.dumps(state, sort_keys=True),
+            buyable,
+        )
+
+    def static(self, record: Mapping[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
+        found = self.statics.get(key)
+        if found is None:
+            view = item_views.static_view(self.ctx, record, self.fields)
+            found = self.statics[key] = self.shaper.render(self.schema, view, self.ctx.locale)
+        return found
+
+    def __call__(self, row: tuple[Mapping[str, Any], tuple[str, str]]) -> dict[str, Any]:
+        record, stored = row
+        ctx, shaper = self.ctx, self.shaper
+        if not self.closed:
+            return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
+        static_key = self.static_key(record, stored)
+        offer_key = self.offer_key(record)
+        if offer_key is None:
+            part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
+            return shaper.assemble(self.schema, part, self.static(record, static_key))
+        key = (static_key, offer_key)
+        found = self.views.get(key)
+        if found is None:
+            part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
+            found = self.views[key] = shaper.assemble(self.schema, part, self.static(record, static_key))
+        return found
 
 
 def _item_schema(ctx: Ctx, in_list: bool) -> Mapping[str, Any]:
@@ -384,10 +429,10 @@ def catalog_list(ctx: Ctx) -> Reply:
     """A page of the catalog: the items of the call's kind (and group) the user sees, in display order."""
     group = require_group(ctx) if "external_id" in ctx.path else None
     offset, limit = int(ctx.query.get("offset") or 0), int(ctx.query.get("limit") or 50)
-    records, total = visible_page(ctx, LISTS[ctx.op.operation_id], group, offset, limit)
+    rows, total = visible_rows(ctx, LISTS[ctx.op.operation_id], group, offset, limit)
     schema = _item_schema(ctx, in_list=True)
-    reply = ctx.reply({"items": [], "has_more": offset + len(records) < total, "total_items_count": total})
-    reply.body["items"] = [rendered_item(ctx, schema, r) for r in records]
+    reply = ctx.reply({"items": [], "has_more": offset + len(rows) < total, "total_items_count": total})
+    reply.body["items"] = list(map(Renderer(ctx, schema), rows))
     return reply
 
 
