@@ -194,8 +194,8 @@ class Engine:
                     principal = authenticate(op.security, req.headers, project_id, self.config.auth)
                 except AuthError as exc:
                     raise ApiError(exc.status, exc.code, exc.message) from None
-                result = self.validator.validate_request(req)
-                problems = [v for v in result.violations if v.kind != "security"]
+                result = self.validator.validate_request(req, security=False)  # authenticated above
+                problems = result.violations
                 if problems:
                     request_violations = [str(v) for v in problems]
                     raise self._request_error(problems)

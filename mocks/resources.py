@@ -62,6 +62,7 @@ class Resource:
     prepare: str | None = None
     view: str | None = None
     list_order: str | None = None  # record field to sort lists by (then creation order)
+    by_enabled: bool = False  # lists count or filter enabled and disabled records
 
     # ---------------------------------------------------------------- records
 
@@ -122,7 +123,7 @@ class Resource:
         return {f: by(f) for f in self.lookup.values() if f != self.key}
 
     def indexes(self) -> list[Index]:
-        return [self.list_index, self.enabled_index, *self._lookups.values()]
+        return [self.list_index, *([self.enabled_index] if self.by_enabled else []), *self._lookups.values()]
 
     def all(self, ctx: Ctx, parent_key: Any = None) -> list[dict[str, Any]]:
         """Every record of the resource (of one parent), in list order."""
@@ -138,7 +139,7 @@ class Resource:
             index, value = self.enabled_index, f"{value}|{int(enabled)}"
         records = ctx.records(index, value, offset=offset, limit=limit)
         counts = None
-        if wants_enabled_counts(ctx):
+        if self.by_enabled and wants_enabled_counts(ctx):
             counts = tuple(
                 ctx.count(self.enabled_index, f"{str(parent_key) if self.parent else ''}|{n}") for n in (1, 0)
             )
@@ -351,6 +352,7 @@ def _code_promotion(name: str, path: str, what: str) -> Resource:
         defaults={"is_enabled": False},
         extra_ids={"promotion_id": "promotion"},
         view="promotion_view",
+        by_enabled=True,
         not_found=(9802, f"[0401-9802]: {what} not found"),
     )
 
@@ -406,6 +408,7 @@ RESOURCES: list[Resource] = [
         defaults={"is_enabled": False},
         view="promotion_view",
         not_found=_PROMOTION_NOT_FOUND,
+        by_enabled=True,
     ),
     _numbered(
         "bonus",
@@ -416,6 +419,7 @@ RESOURCES: list[Resource] = [
         defaults={"is_enabled": False},
         view="promotion_view",
         not_found=_PROMOTION_NOT_FOUND,
+        by_enabled=True,
     ),
     _numbered(
         "filter_rule",
@@ -424,6 +428,7 @@ RESOURCES: list[Resource] = [
         "rule_id",
         "filter_rule",
         not_found=(4001, "[0401-4001]: Rule with id = {key} not found"),
+        by_enabled=True,
     ),
     # LiveOps: value points and chains
     _item("value_point", "value_points", "item_sku", {"type": "value_point"}, defaults={"is_enabled": True}),
@@ -436,6 +441,7 @@ RESOURCES: list[Resource] = [
         id_source="sequence",
         sequence="reward_chain",
         not_found=(9901, "[0401-4001]: Reward chain not found"),
+        by_enabled=True,
         **_CHAIN,
     ),
     _numbered(

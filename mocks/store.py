@@ -491,8 +491,8 @@ class SqliteStore(Store):
             INSERT OR IGNORE INTO meta VALUES ('generation', 0);
             -- index entries (see Index), in index order, and how many each value has
             CREATE TABLE IF NOT EXISTS entries (project INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
-                value TEXT NOT NULL, sort REAL NOT NULL, rid INTEGER NOT NULL, part TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS entries_order ON entries (project, kind, name, value, sort, rid, part);
+                value TEXT NOT NULL, sort REAL NOT NULL, rid INTEGER NOT NULL, part TEXT NOT NULL,
+                PRIMARY KEY (project, kind, name, value, sort, rid, part)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS entries_record ON entries (rid);
             CREATE TABLE IF NOT EXISTS entry_counts (project INTEGER NOT NULL, kind TEXT NOT NULL,
                 name TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (project, kind, name, value));

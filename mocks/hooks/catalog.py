@@ -223,7 +223,13 @@ def visible_rows(
     value = f"{kind}/{group or ''}"
     hidden = hidden_entries(ctx, value)
     rows = ctx.tx.find_raw(ctx.project_id, CATALOG, value, offset=offset, limit=limit, exclude=hidden)
-    page = [(resolve(loads(raw), part), (raw, part)) for _, part, raw in rows]
+    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
+    page = []
+    for _, part, raw in rows:
+        record = parsed.get((raw, part))
+        if record is None:
+            record = parsed[(raw, part)] = resolve(loads(raw), part)
+        page.append((record, (raw, part)))
     return page, ctx.count(CATALOG, value) - len(hidden)
 
 
@@ -298,7 +304,15 @@ def _promotion_id(promo: Mapping[str, Any]) -> Any:
 
 def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...]) -> dict[Any, Any]:
     """A per-generation map of rendered parts (one per locale and schema)."""
-    key = (name, ctx.project_id, id(schema), ctx.locale)
+    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale), depends)
+
+
+# no kind is named so: a map that depends on it lasts until the store is loaded or cleared
+BY_CONTENT = ("(content)",)
+
+
+def _shared(ctx: Ctx, key: tuple[Any, ...], depends: tuple[str, ...]) -> dict[Any, Any]:
+    """A map shared by the requests while the kinds it `depends` on are not written (bounded)."""
 
     def current() -> dict[Any, Any]:
         found = ctx.cached(key, dict, depends)
@@ -325,31 +339,39 @@ class Renderer:
         self.user, self.country = ctx.principal.user_id, options["country"]
         self.offers = prices.offers(ctx, self.user, options["promo_code"])
         self.rewards = value_points.reward_index(ctx)
+        self.contents: dict[str, bytes] = {}
 
     def static_key(self, record: Mapping[str, Any], stored: tuple[str, str]) -> tuple[Any, ...]:
         """What the record's part of the view shows: the record, and the value points it earns."""
         earned = self.rewards.get(record["sku"])
         if not earned:
             return (*stored, self.fields)
-        return (*stored, self.fields, tuple((r["sku"], r["amount"], _content(self.ctx, r["sku"])) for r in earned))
+        return (*stored, self.fields, tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned))
+
+    def content(self, sku: str) -> bytes:
+        found = self.contents.get(sku)
+        if found is None:
+            found = self.contents[sku] = _content(self.ctx, sku)
+        return found
 
     def offer_key(self, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """What the request's part of a simple item's view shows besides the item and the kinds of
         OFFER_DEPENDS (None for other items: their part is built every time)."""
         if record.get("type") not in SIMPLE_TYPES or "content" in record:
             return None
-        ctx, sku = self.ctx, record["sku"]
+        ctx, sku, content = self.ctx, record["sku"], self.content
         percent, applied = self.offers.discount(sku)
-        bonuses = self.offers.bonuses.get(sku, ())
+        bonuses = self.offers.bonuses.get(sku)
         state = limits.user_limit_state(ctx, record, self.user) if record.get("limits") else None
         buyable = visibility.can_buy(ctx, record, self.user, state) if state or record.get("periods") else None
         return (
             self.country,
             percent,
-            tuple(_promotion_id(p) for p in applied),
-            tuple(_promotion_id(p) for p in bonuses),
-            tuple(_content(ctx, b.get("sku", "")) for p in bonuses for b in p.get("bonus") or []),
-            tuple(_content(ctx, v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")),
+            tuple([_promotion_id(p) for p in applied]) if applied else (),
+            tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
+            if bonuses
+            else (),
+            tuple([content(v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")]),
             None if state is None else json.dumps(state, sort_keys=True),
             buyable,
         )
