@@ -111,6 +111,18 @@ def user_token(user: str = "bench-player") -> str:
     return mint_token(user, project=PROJECT, ttl=24 * 3600)
 
 
+def bench_item(n: int) -> dict[str, Any]:
+    """The body of the admin create of the n-th bench item (in group `weapons`, priced in USD and gold)."""
+    return {
+        "sku": f"bench_item_{n}",
+        "name": {"en": f"Bench item {n}", "de": f"Testartikel {n}"},
+        "groups": ["weapons"],
+        "order": 100 + n,
+        "prices": [{"amount": 1.99 + n % 7, "currency": "USD", "is_default": True}],
+        "vc_prices": [{"sku": "gold", "amount": 100 + n, "is_default": True, "is_enabled": True}],
+    }
+
+
 def prepare_store(path: Path, catalog_items: int) -> None:
     """A seeded store (seed 1) with `catalog_items` virtual items on sale and an unlimited coupon."""
     from xsolla_contract.mocks import MockConfig, create_app, engine_of
@@ -123,14 +135,7 @@ def prepare_store(path: Path, catalog_items: int) -> None:
             "admin-create-virtual-item",
             path={"project_id": PROJECT},
             headers=ADMIN,
-            body={
-                "sku": f"bench_item_{n}",
-                "name": {"en": f"Bench item {n}", "de": f"Testartikel {n}"},
-                "groups": ["weapons"],
-                "order": 100 + n,
-                "prices": [{"amount": 1.99 + n % 7, "currency": "USD", "is_default": True}],
-                "vc_prices": [{"sku": "gold", "amount": 100 + n, "is_default": True, "is_enabled": True}],
-            },
+            body=bench_item(n),
         )
         assert answer.status == 201, answer.body
 
@@ -382,14 +387,7 @@ def _fill_mock(base: str, count: int) -> None:
         answer = requests.post(
             f"{base}/v2/project/{PROJECT}/admin/items/virtual_items",
             headers=ADMIN,
-            json={
-                "sku": f"bench_item_{n}",
-                "name": {"en": f"Bench item {n}", "de": f"Testartikel {n}"},
-                "groups": ["weapons"],
-                "order": 100 + n,
-                "prices": [{"amount": 1.99 + n % 7, "currency": "USD", "is_default": True}],
-                "vc_prices": [{"sku": "gold", "amount": 100 + n, "is_default": True, "is_enabled": True}],
-            },
+            json=bench_item(n),
             timeout=30,
         )
         assert answer.status_code in (201, 422), answer.text  # 422: it exists already
