@@ -69,7 +69,17 @@ class Index:
         return f"{self.name}@{self.version}"
 
     def rows(self, key: str, record: Any) -> list[tuple[str, float, str]]:
-        return [(str(v), _LAST if s is None else float(s), str(p)) for v, s, p in self.entries(key, record)]
+        return [(str(v), _number(s), str(p)) for v, s, p in self.entries(key, record)]
+
+
+def _number(sort: Any) -> float:
+    """An entry's sort as a float: None last; integers beyond a float's range at either end."""
+    if sort is None:
+        return _LAST
+    try:
+        return float(sort)
+    except OverflowError:
+        return math.inf if sort > 0 else -math.inf
 
 
 # An index query's answer: (record key, entry part, record), in index order.
@@ -755,7 +765,8 @@ def _range(
     if between is None:
         return 0, len(entries)
     lo, hi = _bounds(between)
-    return bisect_left(entries, (lo,)), bisect_left(entries, (hi, math.inf))
+    start = bisect_left(entries, (lo,))
+    return start, max(start, bisect_left(entries, (hi, math.inf)))
 
 
 def page_positions(start: int, end: int, hidden: list[int], offset: int, limit: int | None) -> range | list[int]:

@@ -140,3 +140,13 @@ def test_lists_read_pages_not_kinds(app_api: Any, mock_app: Any, monkeypatch: py
         answer = app_api.get(path, params=params, headers=headers) if headers else app_api.get(path, params=params)
         assert answer.status == 200, (path, answer.data)
     assert scans == []
+
+
+def test_sorts_beyond_a_float_and_reversed_ranges(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.put(1, "item", "huge", {"type": "c", "order": 10**400})
+        tx.put(1, "item", "tiny", {"type": "c", "order": -(10**400)})
+        tx.put(1, "item", "plain", {"type": "c", "order": 1})
+    with store.transaction(write=False) as tx:
+        assert keys(tx.find(1, BY_TYPE, "c")) == ["tiny", "plain", "huge"]
+        assert tx.find(1, BY_TYPE, "c", between=(5, 1)) == [] and tx.count(1, BY_TYPE, "c", between=(5, 1)) == 0
