@@ -131,21 +131,18 @@ class Resource:
 
     def page(self, ctx: Ctx, parent_key: Any = None, enabled: bool | None = None) -> Reply:
         """Answer a list call with the page the request asks for, read from the store."""
-        value = str(parent_key) if self.parent is not None else ""
+        parent = str(parent_key) if self.parent is not None else ""
         offset, limit = page_window(ctx)
         if enabled is None:
-            index = self.list_index
+            index, value = self.list_index, parent
         else:
-            index, value = self.enabled_index, f"{value}|{int(enabled)}"
+            index, value = self.enabled_index, f"{parent}|{int(enabled)}"
         records = ctx.records(index, value, offset=offset, limit=limit)
         counts = None
         if self.by_enabled and wants_enabled_counts(ctx):
-            counts = tuple(
-                ctx.count(self.enabled_index, f"{str(parent_key) if self.parent else ''}|{n}") for n in (1, 0)
-            )
-        return paged_reply(
-            ctx, [self.to_view(ctx, r) for r in records], total=ctx.count(index, value), offset=offset, enabled=counts
-        )
+            counts = (ctx.count(self.enabled_index, f"{parent}|1"), ctx.count(self.enabled_index, f"{parent}|0"))
+        views = [self.to_view(ctx, r) for r in records]
+        return paged_reply(ctx, views, total=ctx.count(index, value), offset=offset, enabled=counts)
 
     def store_key(self, key: Any, parent_key: Any = None) -> str:
         return f"{parent_key}/{key}" if self.parent is not None else str(key)
