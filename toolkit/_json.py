@@ -33,8 +33,12 @@ def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON (as `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`), faster."""
     try:
         return orjson.dumps(value)
-    except TypeError:  # integers beyond 64 bits, keys that are not strings, ...
+    except TypeError:  # integers beyond 64 bits, keys that are not strings, lone surrogates, ...
+        pass
+    try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate: written as its \u escape, as JSON allows
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def media_loads(value: bytes, **parameters: str) -> Any:

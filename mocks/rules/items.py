@@ -21,7 +21,8 @@ def key_part(position: int, sku: str) -> str:
 def BY_ID(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
     """Items by item ID; a game's keys are parts of the game's record (`key_part`)."""
     out = [(str(record["item_id"]), None, "")] if record.get("item_id") is not None else []
-    for n, unit in enumerate(record.get("unit_items") or [] if record.get("type") == "unit" else []):
+    units = (record.get("unit_items") or []) if record.get("type") == "unit" else []
+    for n, unit in enumerate(units):
         if unit.get("item_id") is not None:
             out.append((str(unit["item_id"]), None, key_part(n, unit.get("sku"))))
     return out
