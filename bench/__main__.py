@@ -41,7 +41,8 @@ def serving(seconds: int, rounds: int) -> list[str]:
         f"32 connections, {seconds} s per run, on the same machine. Ours and the bare app: gunicorn, "
         f"{served['workers']} gthread workers x 8 threads; ours with SQLite state shared by the workers, request and "
         "response validation on. `xsolla-contract mock`: one process (waitress, 8 threads), memory state, the "
-        "same 50-item page. Prism: `prism mock` of `xsolla-contract spec bundle`. All targets run at once; "
+        "same 50-item page, its response cache (on by default) off. Prism: `prism mock` of `xsolla-contract spec "
+        "bundle`. All targets run at once; "
         f"{served['rounds']} rounds measure every scenario back to back; the tables give the medians of the rounds, "
         "the ratios the medians of the per-round ratios.",
         "",

@@ -453,7 +453,11 @@ def run(seconds: int = 5, workers: int | None = None, rounds: int = 3) -> dict[s
                 app, ports["ours_redeems"], workers, {**uncached, "XSOLLA_MOCK_STATE": f"sqlite:{copies['redeems']}"}
             ),
             gunicorn(app, ports["ours_mixed"], workers, {**uncached, "XSOLLA_MOCK_STATE": f"sqlite:{copies['mixed']}"}),
-            process([str(BIN / "xsolla-contract"), "mock", "--port", str(ports["mock"])]),
+            # as users start it, less the response cache (on by default): every answer built anew
+            process(
+                [str(BIN / "xsolla-contract"), "mock", "--port", str(ports["mock"])],
+                {"XSOLLA_MOCK_RESPONSE_CACHE": "0"},
+            ),
             process([str(prism_bin), "mock", str(bundle), "-h", "127.0.0.1", "-p", str(ports["prism"])]),
         ):
             for name in names[:-1]:
