@@ -36,29 +36,39 @@ def base_price(record: Mapping[str, Any], country: str | None = None) -> dict[st
 
 class Offers:
     """What the active promotions give one user, by item: the best discount (promotions and a
-    promo code) and the bonus promotions an item triggers. Built once per request."""
+    promo code) and the bonus promotions an item triggers. Built once per request; an item's
+    discount is worked out when asked for."""
 
     def __init__(self, ctx: Ctx, user: str | None, promo_code: str | None = None):
-        self.discounts: dict[str, tuple[Decimal, list[dict[str, Any]]]] = {}
+        # sku -> [(percent as stored, the promotions it comes with)], in the order they apply
+        self._offered: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
         for promo in promotions.active_discounts(ctx, user):
-            percent = Decimal(str((promo.get("discount") or {}).get("percent") or 0))
-            for entry in promo.get("items") or []:
-                sku = entry.get("sku")
-                if percent > self.discounts.get(sku, _NONE)[0]:
-                    self.discounts[sku] = (percent, [promo])
+            percent = (promo.get("discount") or {}).get("percent") or 0
+            for sku in dict.fromkeys(i.get("sku") for i in promo.get("items") or []):
+                self._offered.setdefault(sku, []).append((percent, [promo]))
         code_promo = promotions.promo_code_promotion(ctx, promo_code)
         if code_promo:
+            applied = [{**code_promo, "_kind": "promo_code"}]
             for entry in code_promo.get("discounted_items") or []:
-                percent = Decimal(str((entry.get("discount") or {}).get("percent") or 0))
-                if percent > self.discounts.get(entry.get("sku"), _NONE)[0]:
-                    self.discounts[entry.get("sku")] = (percent, [{**code_promo, "_kind": "promo_code"}])
+                percent = (entry.get("discount") or {}).get("percent") or 0
+                self._offered.setdefault(entry.get("sku"), []).append((percent, applied))
+        self._best: dict[str, tuple[Decimal, list[dict[str, Any]]]] = {}
         self.bonuses: dict[str, list[dict[str, Any]]] = {}
         for promo in promotions.active_bonuses(ctx, user):
             for sku in dict.fromkeys(c.get("sku") for c in promo.get("condition") or []):
                 self.bonuses.setdefault(sku, []).append(promo)
 
     def discount(self, sku: str) -> tuple[Decimal, list[dict[str, Any]]]:
-        return self.discounts.get(sku, _NONE)
+        """The best discount on an item, and the promotions behind it (the first of equal ones)."""
+        found = self._best.get(sku)
+        if found is None:
+            best, applied = _NONE
+            for percent, promos in self._offered.get(sku, ()):
+                value = Decimal(str(percent))
+                if value > best:
+                    best, applied = value, promos
+            found = self._best[sku] = (best, applied)
+        return found
 
 
 _NONE: tuple[Decimal, list[dict[str, Any]]] = (Decimal(0), [])
