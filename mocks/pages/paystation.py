@@ -96,31 +96,22 @@ def find(engine: Engine, token: str | None) -> Found:
             "Open this page as /paystation4/?token=TOKEN, with the token "
             "that a payment call (create-order, admin-create-payment-token, ...) answered.",
         )
-    where = _token_index(engine).get(token)
-    order = engine.run(where[0], lambda ctx: ctx.get("order", where[1]), write=False) if where else None
-    if order is None or order.get("token") != token:
-        raise PageError(
-            404,
-            "Unknown payment token",
-            "No order of this mock has this payment token. Tokens "
-            "live as long as the mock's state: a reset or another state forgets them.",
-        )
-    return Found(where[0], order)
+    for project in _projects(engine):
+        order = engine.run(project, lambda ctx: orders.by_token(ctx, token), write=False)
+        if order is not None:
+            return Found(project, order)
+    raise PageError(
+        404,
+        "Unknown payment token",
+        "No order of this mock has this payment token. Tokens "
+        "live as long as the mock's state: a reset or another state forgets them.",
+    )
 
 
-def _token_index(engine: Engine) -> dict[str, tuple[int, int]]:
-    """token -> (project, order id), rebuilt only after a write to orders."""
-
-    def build() -> dict[str, tuple[int, int]]:
-        index: dict[str, tuple[int, int]] = {}
-        with engine.store.transaction(write=False) as tx:
-            for project in engine.store.projects():
-                for order in tx.values(project, "order"):
-                    if order.get("token"):
-                        index[order["token"]] = (project, order["order_id"])
-        return index
-
-    return engine.cached(("paystation", "tokens"), build, depends=("order",))
+def _projects(engine: Engine) -> list[int]:
+    """The projects to look in: the mock's own first, then every other that holds state."""
+    default = engine.config.project_id
+    return [default, *(p for p in engine.store.projects() if p > 0 and p != default)]
 
 
 def expired(engine: Engine, found: Found) -> bool:
