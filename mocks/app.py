@@ -7,6 +7,9 @@ engine. Requests may carry the production base path (`/api/v2/...`, like
 The control endpoints (`/__mock__/...`, outside the API's paths, for tests and frontend
 work) are registered by `control.py`; docs/control-api.md lists them, generated from
 their views.
+
+Pages (mocks/pages/): the dashboard at `GET /__mock__/` and the payment page at
+`GET /paystation4/?token=TOKEN`, the payment UI's own path.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from flask import Flask, Response, request
 
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
-from . import control, faults
+from . import control, faults, pages
 from .engine import Engine, MockConfig
 from .store import Store, open_store
 
@@ -102,6 +105,7 @@ def create_app(
         app.add_url_rule(rule, endpoint=template, view_func=serve, methods=methods)
 
     control.register(app, engine)
+    pages.register(app, engine)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:

@@ -101,6 +101,15 @@ def register(app: Flask, engine: Engine) -> None:
 
         `?violations=1` lists only the requests with violations."""
         entries = engine.journal.entries()
+        since = request.args.get("since")
+        if since is not None:  # only entries after this time (a `time` of an earlier answer), for polling
+            try:
+                after = float(since)
+            except ValueError:
+                return _error(
+                    422, "[0401-1102]: Unprocessable Entity. since must be a time in seconds, as `time` shows"
+                )
+            entries = [e for e in entries if e["time"] > after]
         if request.args.get("violations"):
             entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
         return json_response({"requests": entries})

@@ -61,6 +61,7 @@ class MockConfig:
     catalog_cache_size: int = 256  # Catalog views kept between writes.
     response_cache: bool = True  # Reuse a GET's answer within the same second while nothing was written.
     response_cache_size: int = 2048  # Answers kept by the response cache.
+    payment_token_ttl: int = 24 * 3600  # Seconds of the mock's clock a payment token opens the payment page.
 
     @property
     def auth(self) -> AuthConfig:
@@ -339,9 +340,12 @@ class Engine:
 
     # ------------------------------------------------------------- in process
 
-    def run(self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None) -> Any:
-        """Run domain code in one transaction outside any request (control API, fixtures)."""
-        with self.store.transaction() as tx:
+    def run(
+        self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None, *, write: bool = True
+    ) -> Any:
+        """Run domain code in one transaction outside any request (control API, fixtures, pages);
+        `write=False` announces a reader."""
+        with self.store.transaction(write=write) as tx:
             ctx = Ctx(
                 self,
                 None,

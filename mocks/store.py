@@ -318,6 +318,10 @@ class Store:
         """How many committed writes touched each kind (all projects)."""
         return _kind_counts(self.generations(), kinds)
 
+    def projects(self) -> list[int]:
+        """The projects that hold records, in ascending order."""
+        raise NotImplementedError
+
     def export(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -447,6 +451,10 @@ class MemoryStore(Store):
 
     def generations(self) -> dict[str, int]:
         return dict(self._generations)
+
+    def projects(self) -> list[int]:
+        with self._lock:
+            return sorted({project for (project, _), bucket in self._data.items() if bucket})
 
     def export(self) -> dict[str, Any]:
         with self._lock:
@@ -675,6 +683,10 @@ class SqliteStore(Store):
     def generations(self) -> dict[str, int]:
         with self._lock:
             return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+
+    def projects(self) -> list[int]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT DISTINCT project FROM records ORDER BY project")]
 
     def export(self) -> dict[str, Any]:
         with self._lock:

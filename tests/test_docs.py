@@ -225,6 +225,12 @@ def test_purchase_session(seeded_server: MockServer) -> None:
     assert "best discount applies" in block.code and "16.00" in block.code
 
 
+def test_pay_page_session(seeded_server: MockServer) -> None:
+    out = run_shell(named("pay-page"), seeded_server).splitlines()
+    assert re.fullmatch(re.escape(seeded_server.url) + r"/paystation4/\?token=[0-9a-f]{32}", out[0]), out
+    assert re.fullmatch(r"303 https://game\.example/thanks\?user_id=player-3&invoice_id=\d+&status=done", out[1]), out
+
+
 def test_faults_session(seeded_server: MockServer) -> None:
     out = run_shell(named("faults"), seeded_server).splitlines()
     assert out[1].startswith('{"errorCode": 0, "errorMessage": "[0401-0000]: Service Unavailable", "statusCode": 503')

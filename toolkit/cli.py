@@ -239,10 +239,9 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(
-        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
-        "(reset, state, requests, clock, orders, token, faults, coverage)"
-    )
+    root = base.rsplit("/api", 1)[0]
+    click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage)")
+    click.echo(f"  pages:   {root}/__mock__/  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
     _run(server)
 
 

@@ -8,6 +8,7 @@ what else a delivery does through `ON_FULFIL`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,7 +69,7 @@ def create(
         "items": lines,
         "currency": currency,
         "source": dict(source or {}),
-        "token": ctx.faker.hexify("^" * 32),
+        "token": secrets.token_hex(16),  # a secret, unique across restarts of a persistent store
         "sandbox": sandbox,
         "created": iso(ctx.now),
         "fulfilled": False,
