@@ -1,22 +1,37 @@
-"""The `/__mock__` control API and the mock's start state."""
+"""The `/__mock__` control API and the mock's start state.
+
+Control calls take their input the way the API's operations do: a JSON body read strictly
+(`toolkit.strict_json`) and checked against a JSON Schema, query parameters checked too;
+what is refused is answered in the API's error format (400 for a body that is not JSON,
+422 naming each failing property in `errorMessageExtended`), never with a traceback. No
+call can leave the mock unusable: the clock stays in its range, quantities are positive
+integers, an imported state is checked before it replaces the current one, and
+`POST /__mock__/reset` always brings back the start state.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import json
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, Response, request
+from jsonschema import Draft202012Validator
 
+from ..toolkit import strict_json
 from . import domain
-from .auth import mint_token
-from .clock import iso, parse_datetime
-from .engine import ApiError, Engine
-
-if TYPE_CHECKING:
-    pass
+from .auth import mint_token, parse_project_id
+from .clock import CLOCK_KEY, Clock, iso, parse_datetime
+from .engine import ApiError, Engine, Journal
 
 _DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+_INT64 = 2**63 - 1
+_NAME = {"type": "string", "minLength": 1, "maxLength": 255}
+_PROJECT = {"type": "integer", "minimum": 1, "maximum": _INT64}
 
 
 def parse_duration(value: Any) -> float:
@@ -27,71 +42,248 @@ def parse_duration(value: Any) -> float:
     if not match or not any(match.groupdict().values()):
         raise ValueError(f"not a duration: {value!r} (use seconds or e.g. 'P1D', 'PT6H')")
     parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
+    try:
+        return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
+    except OverflowError:
+        raise ValueError(f"{value!r} is longer than the clock's range") from None
 
 
 def initialise(engine: Engine, *, force: bool = False) -> None:
-    """Fill an empty store with the start state: fixtures, else a seeded project, else nothing."""
+    """Fill an empty store with the start state: fixtures, else a seeded project, else nothing.
+
+    Several processes sharing one SQLite file may start at once: the first one fills it, the
+    others find it filled (`Store.starting`). A start state whose loading was interrupted is
+    loaded again. With `force` (reset), the start state replaces whatever is there, and what
+    the mock keeps in memory besides the store (caches, the journal) is released.
+    """
     from .fixtures import load_fixtures, read_fixtures, seed_project
 
-    if not force and engine.store.export()["records"]:
-        return  # persistent state from an earlier run is kept
-    engine.store.clear()
-    engine.journal.clear()
-    config = engine.config
-    if config.fixtures:
-        load_fixtures(engine, read_fixtures(config.fixtures))
-    elif not config.empty and config.seed is not None:
-        seed_project(engine, config.seed)
-    engine.journal.clear()
+    with engine.store.starting():
+        if not force and engine.store.has_records() and not engine.store.start_interrupted():
+            return  # persistent state from an earlier run is kept
+        engine.store.clear()
+        engine.forget()
+        config = engine.config
+        with engine.store.loading_start_state():
+            if config.fixtures:
+                load_fixtures(engine, read_fixtures(config.fixtures))
+            elif not config.empty and config.seed is not None:
+                seed_project(engine, config.seed)
+        engine.journal.clear()
+    if force:
+        release_memory()
 
 
-def _error(status: int, message: str) -> Response:
-    from .app import json_response
+def release_memory() -> None:
+    """Give memory freed by a reset back to the system (glibc keeps freed arenas otherwise)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name and "libc" in name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
 
-    return json_response(ApiError(status, 1102, message).body(), status)
+
+# ------------------------------------------------------------------ input
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator({"type": "object", "additionalProperties": False, **schema})
+
+
+_CLOCK = _validator(
+    {
+        "properties": {
+            "advance": {
+                "anyOf": [
+                    {"type": "number"},
+                    {"type": "string", "pattern": _DURATION.pattern},
+                ]
+            },
+            "set": {"type": "string", "minLength": 1},
+            "reset": {"const": True},
+        },
+        "minProperties": 1,
+        "maxProperties": 1,
+    }
+)
+_ORDER = _validator(
+    {
+        "properties": {"status": {"enum": list(domain.ORDER_STATUSES)}, "project_id": _PROJECT},
+        "required": ["status"],
+    }
+)
+_GRANT = _validator(
+    {
+        "properties": {
+            "sku": _NAME,
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            "project_id": _PROJECT,
+        },
+        "required": ["sku"],
+    }
+)
+_TOKEN = _validator(
+    {
+        "properties": {
+            "user": _NAME,
+            "attributes": {"type": "object", "maxProperties": 100},
+            "ttl": {"type": "integer", "minimum": 1, "maximum": 10 * 365 * 24 * 3600},
+            "project_id": _PROJECT,
+            "email": {"type": "string", "minLength": 3, "maxLength": 255},
+        }
+    }
+)
+_RESET = _validator({})
+_STATE = _validator(
+    {
+        "properties": {
+            "records": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [
+                        {"type": "integer", "minimum": 0, "maximum": _INT64},
+                        {"type": "string", "minLength": 1, "maxLength": 255},
+                        {"type": "string", "maxLength": 1024},
+                        {},
+                    ],
+                    "minItems": 4,
+                    "maxItems": 4,
+                },
+            },
+            "counters": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": [
+                        {"type": "integer", "minimum": 0, "maximum": _INT64},
+                        {"type": "string", "minLength": 1, "maxLength": 255},
+                        {"type": "integer", "minimum": 0, "maximum": _INT64},
+                    ],
+                    "minItems": 3,
+                    "maxItems": 3,
+                },
+            },
+        },
+        "required": ["records"],
+    }
+)
+
+
+def _unprocessable(message: str, extended: list[dict[str, str]] | None = None) -> ApiError:
+    return ApiError(422, 1102, f"[0401-1102]: Unprocessable Entity. {message}", extended)
+
+
+def _body(validator: Draft202012Validator) -> dict[str, Any]:
+    """The request's JSON body (none: `{}`), read strictly and checked against `validator`'s schema."""
+    raw = request.get_data()
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = strict_json.loads(raw)
+        except strict_json.JsonRefused as exc:
+            if exc.malformed:
+                raise ApiError(
+                    400, 1102, f"[0401-1102]: Bad Request. The request body is not valid JSON: {exc}"
+                ) from None
+            raise _unprocessable(str(exc), [{"property": "body" + exc.pointer, "message": str(exc)}]) from None
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        extended = [
+            {"property": "body" + "".join(f"/{p}" for p in e.absolute_path), "message": e.message} for e in errors
+        ]
+        raise _unprocessable(errors[0].message, extended)
+    return data
+
+
+def _project(engine: Engine, value: Any, where: str) -> int:
+    """A project id given as a body field (an int, checked by the schema) or a query parameter."""
+    if value is None:
+        return engine.config.project_id
+    if isinstance(value, int):
+        return value
+    project = parse_project_id(str(value))
+    if project is None:
+        message = f"project_id: {str(value)[:40]!r} is not a project id (digits, no leading zero)"
+        raise _unprocessable(message, [{"property": where, "message": message}])
+    return project
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, mimetype="application/json")
+
+
+# ------------------------------------------------------------------ endpoints
 
 
 def register(app: Flask, engine: Engine) -> None:
-    from .app import json_response
-
     @app.post("/__mock__/reset")
     def reset() -> Response:
+        """Bring the mock back to its start state (seeded project, fixtures or empty); clock, journal and caches too."""
+        _body(_RESET)
         initialise(engine, force=True)
-        return json_response({"status": "reset", "records": len(engine.store.export()["records"])})
+        return _json({"status": "reset", "records": engine.store.count()})
 
     @app.get("/__mock__/state")
     def export_state() -> Response:
-        return json_response(engine.store.export())
+        """Export the whole state as JSON (records and counters), for `POST /__mock__/state`."""
+        return _json(engine.store.export())
 
     @app.post("/__mock__/state")
     def import_state() -> Response:
+        """Replace the state with one exported before; a state the mock cannot serve is refused and nothing changes."""
+        state = _body(_STATE)
+        clock = next((r[3] for r in state["records"] if tuple(r[:3]) == CLOCK_KEY), None)
+        if clock is not None:
+            offset = clock.get("offset", 0) if isinstance(clock, dict) else None
+            try:
+                Clock._check(offset)  # type: ignore[arg-type]
+            except (TypeError, ValueError) as exc:
+                raise _unprocessable(f"State not imported: the clock record is not usable: {exc}") from None
+        previous = engine.store.export()
         try:
-            engine.store.load(request.get_json(force=True, silent=False))
-        except Exception as exc:  # noqa: BLE001 - any malformed import is the caller's error
-            return _error(422, f"[0401-1102]: Unprocessable Entity. State not imported: {exc}")
-        return json_response({"status": "imported", "records": len(engine.store.export()["records"])})
+            engine.store.load(state)
+        except (ValueError, TypeError) as exc:
+            raise _unprocessable(f"State not imported: {exc}") from None
+        engine.forget()
+        journal, engine.journal = engine.journal, Journal(1)  # the check's reads are not the user's
+        try:
+            broken = _first_failing_read(engine, {int(r[0]) for r in state["records"]} - {0})
+        finally:
+            engine.journal = journal
+        if broken:
+            engine.store.load(previous)
+            engine.forget()
+            raise _unprocessable(f"State not imported: the mock cannot serve it ({broken}); nothing changed")
+        return _json({"status": "imported", "records": engine.store.count()})
 
     @app.get("/__mock__/requests")
     def journal() -> Response:
+        """The journal of recent requests (operation, status, violations); `?violations=1`: only those with some."""
         entries = engine.journal.entries()
         if request.args.get("violations"):
             entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
-        return json_response({"requests": entries})
+        return _json({"requests": entries})
 
     @app.delete("/__mock__/requests")
     def clear_journal() -> Response:
+        """Clear the journal."""
         engine.journal.clear()
         return Response(status=204)
 
     @app.get("/__mock__/clock")
     def get_clock() -> Response:
+        """The mock's time and its offset from real time."""
         clock = engine.clock()
-        return json_response({"now": iso(clock.now()), "offset_seconds": clock.offset})
+        return _json({"now": iso(clock.now()), "offset_seconds": clock.offset})
 
     @app.post("/__mock__/clock")
     def move_clock() -> Response:
-        data = request.get_json(force=True, silent=True) or {}
+        """Move the mock's time: `{"advance": seconds | "P1D"}`, `{"set": ISO date-time}` or `{"reset": true}`."""
+        data = _body(_CLOCK)
         try:
             if "set" in data:
                 moment = parse_datetime(data["set"])
@@ -100,59 +292,50 @@ def register(app: Flask, engine: Engine) -> None:
                 now = engine.move_clock(to=moment)
             elif "advance" in data:
                 now = engine.move_clock(seconds=parse_duration(data["advance"]))
-            elif data.get("reset"):
-                now = engine.move_clock(to=domain.datetime.now(domain.UTC))
             else:
-                raise ValueError(
-                    'send {"advance": seconds or "P1D"}, {"set": "2026-12-24T10:00:00+00:00"} or {"reset": true}'
-                )
-        except ValueError as exc:
-            return _error(422, f"[0401-1102]: Unprocessable Entity. {exc}")
-        return json_response({"now": iso(now), "offset_seconds": engine.clock().offset})
+                now = engine.move_clock(to=domain.datetime.now(domain.UTC))
+        except (ValueError, OverflowError) as exc:
+            key = next(iter(data))
+            raise _unprocessable(str(exc), [{"property": f"body/{key}", "message": str(exc)}]) from None
+        return _json({"now": iso(now), "offset_seconds": engine.clock().offset})
 
     @app.post("/__mock__/orders/<int:order_id>")
     def order_status(order_id: int) -> Response:
-        data = request.get_json(force=True, silent=True) or {}
-        status = data.get("status")
-        if status not in domain.ORDER_STATUSES:
-            return _error(
-                422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(domain.ORDER_STATUSES)}"
-            )
-        project = int(data.get("project_id") or engine.config.project_id)
-        try:
-            order = engine.run(project, lambda ctx: _set_status(ctx, order_id, status))
-        except ApiError as exc:
-            return json_response(exc.body(), exc.status)
-        return json_response({"order_id": order_id, "status": order["status"]})
+        """Set an order's status as the payment system would: `{"status": "paid" | "done" | "canceled" | "expired"}`."""
+        data = _body(_ORDER)
+        project = _project(engine, data.get("project_id"), "body/project_id")
+        order = engine.run(project, lambda ctx: _set_status(ctx, order_id, data["status"]))
+        return _json({"order_id": order_id, "status": order["status"]})
 
     @app.post("/__mock__/users/<user>/grant")
     def grant(user: str) -> Response:
-        data = request.get_json(force=True, silent=True) or {}
-        sku, quantity = data.get("sku"), data.get("quantity", 1)
-        if not isinstance(sku, str) or not isinstance(quantity, (int, float)) or quantity <= 0:
-            return _error(422, '[0401-1102]: Unprocessable Entity. send {"sku": "...", "quantity": n > 0}')
-        project = int(data.get("project_id") or engine.config.project_id)
-        engine.run(project, lambda ctx: domain.grant(ctx, sku, quantity, user))
-        return json_response(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
+        """Put items or currency into a user's inventory: `{"sku": "gold", "quantity": 500}` (a positive integer)."""
+        data = _body(_GRANT)
+        project = _project(engine, data.get("project_id"), "body/project_id")
+        quantity = data.get("quantity", 1)
+        engine.run(project, lambda ctx: domain.grant(ctx, data["sku"], quantity, user))
+        return _json(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
 
     @app.get("/__mock__/users/<user>")
     def user_state(user: str) -> Response:
-        project = int(request.args.get("project_id") or engine.config.project_id)
-        return json_response(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
+        """A user's inventory, orders and progress (`?project_id=` for another project than the mock's)."""
+        project = _project(engine, request.args.get("project_id"), "query.project_id")
+        return _json(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
 
     @app.post("/__mock__/token")
     def token() -> Response:
-        data = request.get_json(force=True, silent=True) or {}
-        user = data.get("user") or "user-1"
+        """A user JWT this mock accepts: `{"user": ..., "attributes": {...}, "ttl": seconds, "email": ...}`."""
+        data = _body(_TOKEN)
+        user = data.get("user", "user-1")
         jwt = mint_token(
-            str(user),
+            user,
             project=data.get("project_id"),
             attributes=data.get("attributes"),
-            ttl=int(data.get("ttl", 30 * 24 * 3600)),
+            ttl=data.get("ttl", 30 * 24 * 3600),
             secret=engine.config.jwt_secret,
             email=data.get("email"),
         )
-        return json_response({"token": jwt, "user": user})
+        return _json({"token": jwt, "user": user})
 
 
 def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
@@ -160,3 +343,28 @@ def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
     if order is None:
         ctx.fail(404, 9001, "[0401-9001]: Order not found")
     return domain.set_order_status(ctx, order, status)
+
+
+def _first_failing_read(engine: Engine, projects: set[int]) -> str | None:
+    """The first list read of these projects that the mock answers with a 5xx (an imported state it
+    cannot serve), or None. Reads every kind the lists show, as an admin and as a user."""
+    from .auth import mint_token as token_for
+
+    for project in sorted(projects)[:20]:
+        admin = {"Authorization": "Basic " + _b64(f"{project}:state-check")}
+        user = {"Authorization": f"Bearer {token_for('state-check', project=project, secret=engine.config.jwt_secret)}"}
+        for op in engine.spec.operations.values():
+            params = {p.get("name") for p in op.parameters if p.get("in") == "path"}
+            if op.method != "GET" or params - {"project_id"} or "project_id" not in params:
+                continue
+            headers = admin if "basicAuth" in op.security_schemes else user
+            answer = engine.call(op.operation_id, path={"project_id": project}, headers=headers)
+            if answer.status >= 500:
+                return f"{op.operation_id} answers {answer.status}"
+    return None
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()

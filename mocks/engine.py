@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from faker import Faker
 
+from ..toolkit.exposure import DEFAULT_MAX_BODY_BYTES
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
@@ -73,6 +74,12 @@ class MockConfig:
     catalog_cache_size: int = 256
     response_cache: bool = True
     response_cache_size: int = 2048
+    # exposure (toolkit/exposure.py): who may reach the mock, and how much they may send
+    host: str = "127.0.0.1"  # the address the server is bound to: Host check; a control token off loopback
+    allow_hosts: tuple[str, ...] = ()  # more names the Host header may give
+    cors_origins: tuple[str, ...] = ()  # origins besides loopback ones that browsers may call from; "*": any
+    control_token: str | None = None  # required by /__mock__ when set (always set off loopback)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
     def auth(self) -> AuthConfig:
@@ -219,6 +226,12 @@ class Engine:
             if op.operation_id not in self.hooks and self.resources.action_for(op) is None
         ]
 
+    def forget(self) -> None:
+        """Drop what is kept in memory besides the store: derived views and reused answers."""
+        with self._cache_lock:
+            self.cache.clear()
+        self._responses.clear()
+
     # ------------------------------------------------------------------ clock
 
     def clock(self, tx: Transaction | None = None) -> Clock:
@@ -300,7 +313,7 @@ class Engine:
                 response = HttpResponse(cached.status, {**cached.headers, "x-transaction-id": txid}, cached.body)
             else:
                 raw_project = match.path_params.get("project_id")
-                project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
+                project_id = _path_project(raw_project)
                 try:
                     principal = authenticate(op.security, req.headers, project_id, self.config.auth)
                 except AuthError as exc:
@@ -470,6 +483,20 @@ class Engine:
         return self.handle(HttpRequest(op.method, url, query_list, hdrs, data))
 
 
+def _path_project(raw: str | None) -> int | None:
+    """The path's project id: ASCII digits (Python's int() also reads other scripts' digits)."""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise ApiError(
+            422,
+            1102,
+            f"[0401-1102]: Unprocessable Entity. project_id: {raw!r} is not an integer",
+            [{"property": "path.project_id", "message": f"{raw!r} is not an integer"}],
+        )
+    return int(raw)
+
+
 def _property(where: str) -> str:
     """`request body /a/0/b` -> `body/a/0/b`; `query limit` -> `query.limit`."""
     if where.startswith("request body"):
@@ -498,6 +525,10 @@ class _Lru:
             self._data[key] = value
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
 
 
 class _MethodNotAllowed(Exception):

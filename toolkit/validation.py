@@ -45,6 +45,7 @@ from openapi_core.validation.response.exceptions import HeaderValidationError, M
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from . import strict_json
 from ._core import core_for, security_providers
 from .spec import Operation, Spec
 
@@ -63,7 +64,8 @@ __all__ = [
 
 # ----------------------------------------------------------------- data model
 
-UNREADABLE_BODY = "a body readable as its content type"  # `Violation.expected` of a body that cannot be parsed
+UNREADABLE_BODY = "a body readable as its content type"
+JSON_TYPE = "application/json"  # `Violation.expected` of a body that cannot be parsed
 
 
 @dataclass
@@ -359,9 +361,14 @@ class Validator:
             return result
         op = result.operation = match.operation
         core_request = _CoreRequest(req.method, path, req)
+        body, refused = _strict_json_body(op, req)
+        if refused is not None:  # openapi-core checks the rest of the request, not a body it would misread
+            core_request.body = None
+            result.violations.append(refused)
         try:
             for error in self.core.request_validator.iter_errors(core_request):
-                result.violations.extend(self._request_violations(op, req, match.path_params, error))
+                if refused is None or not isinstance(error, MissingRequiredRequestBody):
+                    result.violations.extend(self._request_violations(op, req, match.path_params, error))
         except _UNREADABLE as exc:  # openapi-core's form parsers assert or fail to decode on broken bodies
             result.violations.append(_unreadable_body(op, req.content_type, req.body, exc))
         validated = getattr(core_request.parameters, "validated", None)
@@ -372,7 +379,7 @@ class Validator:
         body_ok = not any(v.kind in ("body", "request-content-type") for v in result.violations)
         if req.body and op.request_body and body_ok:
             try:
-                result.body = req.json()
+                result.body = req.json() if body is _NOT_READ else body
             except ValueError:
                 result.body = None
         return result
@@ -585,6 +592,27 @@ class Validator:
                 except SecurityProviderError as exc:
                     problems.append(f"{scheme_name}: {exc}")
         return problems
+
+
+_NOT_READ = object()
+
+
+def _strict_json_body(op: Operation, req: HttpRequest) -> tuple[Any, Violation | None]:
+    """A JSON request body read strictly (`strict_json`): NaN, Infinity, numbers out of range,
+    unpaired surrogates and deep nesting are violations, not values. (_NOT_READ, None) when the
+    body is not JSON the operation takes."""
+    ctype = req.content_type
+    if not req.body or not (ctype == JSON_TYPE or ctype.endswith("+json")) or ctype not in op.request_content_types:
+        return _NOT_READ, None
+    try:
+        return strict_json.loads(req.body), None
+    except strict_json.JsonRefused as exc:
+        if exc.malformed:
+            sample = req.body[:60].decode(errors="replace")
+            message = f"the request body is not valid {ctype}: {exc}"
+            return _NOT_READ, Violation("body", "request body", UNREADABLE_BODY, sample, message, op.operation_id)
+        where = f"request body {exc.pointer or '/'}"
+        return _NOT_READ, Violation("body", where, "a value the API can hold", "", str(exc), op.operation_id)
 
 
 # What openapi-core's body parsers raise, besides its own errors, on bodies they cannot read.
