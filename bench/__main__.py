@@ -1,4 +1,8 @@
-"""`make bench`: every benchmark, written to bench/results/<date>.md (never asserted in tests)."""
+"""`make bench`: every benchmark, written to bench/results/<date>.md (never asserted in tests).
+
+`python -m bench soak --minutes N [--clients C]`: the long run under mixed traffic (bench/soak.py),
+written to bench/results/soak-<date>.md.
+"""
 
 from __future__ import annotations
 
@@ -94,4 +98,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["soak"]:
+        from . import soak
+
+        soak.main(sys.argv[2:])
+    else:
+        main()

@@ -38,6 +38,7 @@ from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
 
 JSON = "application/json"
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # reused answers kept at most (besides their count)
 
 
 class ApiError(Exception):
@@ -217,8 +218,11 @@ class Engine:
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
         self.journal = Journal(self.config.journal_size)
-        self._responses = _Lru(self.config.response_cache_size)
+        self._responses = _Lru(
+            self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda hit: len(hit[0].body) + 512
+        )
         self.cache: OrderedDict[Any, Any] = OrderedDict()
+        self._versions: dict[Any, Any] = {}  # key -> the version of it the cache holds
         self._cache_lock = threading.Lock()
         self.unserved = [
             op.operation_id
@@ -230,7 +234,9 @@ class Engine:
         """Drop what is kept in memory besides the store: derived views and reused answers."""
         with self._cache_lock:
             self.cache.clear()
+            self._versions.clear()
         self._responses.clear()
+        self.validator.forget()
 
     # ------------------------------------------------------------------ clock
 
@@ -276,9 +282,15 @@ class Engine:
                 return self.cache[full_key]
         value = build()
         with self._cache_lock:
+            older = self._versions.get(key)
+            if older is not None and older != version:  # counters only grow: an older version is never asked again
+                self.cache.pop((older, key), None)
+            self._versions[key] = version
             self.cache[full_key] = value
             while len(self.cache) > self.config.catalog_cache_size:
-                self.cache.popitem(last=False)
+                (dropped, dropped_key), _ = self.cache.popitem(last=False)
+                if self._versions.get(dropped_key) == dropped:
+                    del self._versions[dropped_key]
         return value
 
     # ---------------------------------------------------------------- serving
@@ -301,7 +313,7 @@ class Engine:
                 raise ApiError(
                     404,
                     0,
-                    f"[0401-0000]: No operation matches {req.method} {path}"
+                    f"[0401-0000]: No operation matches {req.method} {_clip(path, 200)}"
                     + (f"; nearest: {'; '.join(str(o) for o in near)}" if near else ""),
                     {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
                 )
@@ -347,13 +359,13 @@ class Engine:
             {
                 "time": time.time(),
                 "method": req.method,
-                "path": req.path,
-                "query": req.query,
+                "path": _clip(req.path, 2000),
+                "query": [(_clip(k, 200), _clip(v, 200)) for k, v in req.query[:50]],
                 "operation": op.operation_id if op else None,
                 "status": response.status,
                 "user": principal.user_id if principal else None,
-                "request_violations": request_violations,
-                "response_violations": response_violations,
+                "request_violations": [_clip(v, 1000) for v in request_violations[:20]],
+                "response_violations": [_clip(v, 1000) for v in response_violations[:20]],
                 "cached": cached is not None,
                 "transaction_id": txid,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -483,6 +495,11 @@ class Engine:
         return self.handle(HttpRequest(op.method, url, query_list, hdrs, data))
 
 
+def _clip(text: str, limit: int) -> str:
+    """The journal keeps what hostile requests send within bounds (it holds hundreds of entries)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _path_project(raw: str | None) -> int | None:
     """The path's project id: ASCII digits (Python's int() also reads other scripts' digits)."""
     if not raw:
@@ -491,7 +508,7 @@ def _path_project(raw: str | None) -> int | None:
         raise ApiError(
             422,
             1102,
-            f"[0401-1102]: Unprocessable Entity. project_id: {raw!r} is not an integer",
+            f"[0401-1102]: Unprocessable Entity. project_id: {_clip(raw, 40)!r} is not an integer",
             [{"property": "path.project_id", "message": f"{raw!r} is not an integer"}],
         )
     return int(raw)
@@ -506,11 +523,12 @@ def _property(where: str) -> str:
 
 
 class _Lru:
-    """A small thread-safe least-recently-used map."""
+    """A small thread-safe least-recently-used map, bounded in entries and, with `weigh`, in bytes."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None):
         self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._size = size
+        self._size, self._max_bytes, self._weigh = size, max_bytes, weigh
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
@@ -521,14 +539,24 @@ class _Lru:
             return value
 
     def put(self, key: Any, value: Any) -> None:
+        weight = self._weigh(value) if self._weigh else 0
+        if self._max_bytes is not None and weight > self._max_bytes // 8:
+            return  # one answer may not take an eighth of the budget
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None and self._weigh:
+                self._bytes -= self._weigh(old)
             self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            self._bytes += weight
+            while len(self._data) > self._size or (self._max_bytes is not None and self._bytes > self._max_bytes):
+                _, dropped = self._data.popitem(last=False)
+                if self._weigh:
+                    self._bytes -= self._weigh(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
 
 
 class _MethodNotAllowed(Exception):

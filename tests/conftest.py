@@ -8,6 +8,8 @@ checks every response against the spec; tests that use it run twice: in process
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,62 @@ def app_api(mock_app, validator: Validator) -> ContractClient:
     client = ContractClient(validator, app=mock_app, project_id=PROJECT)
     client.reset()
     return client
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_cli(command: str, *args: str, port: int | None = None, ready: str = "/__mock__/clock") -> Iterator[str]:
+    """`xsolla-contract COMMAND ARGS --port P` in a process of its own; yields its URL once it answers
+    `ready`, and stops it (SIGTERM) at the end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    port = port or free_port()
+    executable = str(Path(sys.executable).parent / "xsolla-contract")
+    process = subprocess.Popen(
+        [executable, command, *args, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"xsolla-contract {command} exited: {process.stdout.read()}")
+            try:
+                requests.get(url + ready, timeout=5)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def cli_server():
+    """`cli_server("mock", "--seed", "1")` as a context manager: a mock (or proxy) started from the command line."""
+    return running_cli

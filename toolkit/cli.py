@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -116,9 +118,110 @@ def coverage_table(loaded) -> str:
 # ------------------------------------------------------------------------ mock
 
 
+def _exposure_options(fn):
+    """Options the mock and the proxy share: who may reach them, how much they take, how they serve."""
+    from .exposure import DEFAULT_MAX_BODY_BYTES
+    from .serving import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREADS
+
+    options = [
+        click.option(
+            "--allow-host",
+            "allow_hosts",
+            multiple=True,
+            help="Also accept this name in the Host header (repeatable; '.example.com' for a domain and its "
+            "subdomains, '*' for any). By default only names of the address the server is bound to.",
+        ),
+        click.option(
+            "--cors-origin",
+            "cors_origins",
+            multiple=True,
+            help="Let browser pages from this origin call the API (repeatable, e.g. http://192.168.1.20:5173); "
+            "loopback origins always may. '*': any origin, without credentials.",
+        ),
+        click.option(
+            "--control-token",
+            default=None,
+            help="Require 'Authorization: Bearer TOKEN' on the control endpoints. Bound to a non-loopback "
+            "address, a token is generated (and printed) when none is given.",
+        ),
+        click.option(
+            "--max-body",
+            "max_body_bytes",
+            default=DEFAULT_MAX_BODY_BYTES,
+            show_default=True,
+            type=click.IntRange(min=1),
+            help="Largest request body in bytes; larger ones get 413.",
+        ),
+        click.option(
+            "--connection-limit",
+            default=DEFAULT_CONNECTION_LIMIT,
+            show_default=True,
+            type=click.IntRange(min=1),
+            help="Open connections at most; at the limit, the connections idle the longest are closed.",
+        ),
+        click.option(
+            "--idle-timeout",
+            default=DEFAULT_IDLE_TIMEOUT,
+            show_default=True,
+            type=click.IntRange(min=1),
+            help="Close keep-alive connections idle for this many seconds.",
+        ),
+        click.option(
+            "--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(min=1), help="Worker threads."
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _system_allocator(command: str) -> None:
+    """Start this command again, once, with Python's allocator switched to the C library's.
+
+    A long-running mock gives the memory of a reset back to the system only so: Python's own
+    allocator keeps a whole 1 MiB arena for any object still alive in it, while freed pages of
+    the C allocator go back with `malloc_trim` (what a reset calls). Skipped when PYTHONMALLOC
+    is set, and when the command does not run as its own process (e.g. in a test runner).
+    """
+    if os.environ.get("PYTHONMALLOC") or sys.argv[1:2] != [command]:
+        return
+    if Path(sys.argv[0]).name not in ("xsolla-contract", "cli.py"):
+        return
+    env = {**os.environ, "PYTHONMALLOC": "malloc"}
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # fewer per-thread heaps to fragment
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "xsolla_contract.toolkit.cli", *sys.argv[1:]], env)
+    except OSError:
+        pass  # serve as we are
+
+
+def _serve(app, host: str, port: int, serving: dict, ident: str, banner) -> None:
+    """Serve `app` with waitress until SIGTERM or Ctrl-C; `banner(url)` prints what to use."""
+    import signal
+
+    from .serving import create_server
+
+    try:
+        server = create_server(app, host=host, port=port, ident=ident, **serving)
+    except (OSError, ValueError) as exc:
+        click.echo(f"cannot serve on {host}:{port}: {exc}", err=True)
+        sys.exit(1)
+    bound_port = getattr(server, "effective_port", port)
+    shown = f"[{host}]" if ":" in host else host
+    banner(f"http://{shown}:{bound_port}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.run()
+
+
+def _control_token_lines(token: str | None) -> list[str]:
+    if not token:
+        return []
+    return [f"  control token: {token}   (send 'Authorization: Bearer <token>' to the control endpoints)"]
+
+
 @main.command("mock")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every address).")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free port).")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated project.")
 @click.option("--state", default="memory", show_default=True, help="memory, or sqlite:PATH to persist state.")
 @click.option(
@@ -132,8 +235,13 @@ def coverage_table(loaded) -> str:
 @click.option("--api-key", default=None, help="Only accept this API key in Basic credentials.")
 @click.option("--jwt-secret", default=None, help="Verify HS256 user tokens with this secret.")
 @click.option("--latency", "latency_ms", default=0, type=int, help="Delay every API answer by this many ms.")
-@click.option("--cors/--no-cors", default=True, show_default=True)
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
+@click.option(
+    "--cors/--no-cors",
+    default=True,
+    show_default=True,
+    help="Answer browser pages of other origins (loopback ones and --cors-origin); --no-cors: none.",
+)
+@_exposure_options
 def mock_cmd(
     host: str,
     port: int,
@@ -147,11 +255,18 @@ def mock_cmd(
     jwt_secret: str | None,
     latency_ms: int,
     cors: bool,
+    allow_hosts: tuple[str, ...],
+    cors_origins: tuple[str, ...],
+    control_token: str | None,
+    max_body_bytes: int,
+    connection_limit: int,
+    idle_timeout: int,
     threads: int,
 ) -> None:
     """Serve the stateful mock of both APIs."""
     import base64
 
+    _system_allocator("mock")
     from ..mocks import MockConfig, create_app, mint_token
 
     config = MockConfig(
@@ -163,6 +278,11 @@ def mock_cmd(
         fixtures=fixtures,
         latency_ms=latency_ms,
         cors=cors,
+        host=host,
+        allow_hosts=allow_hosts,
+        cors_origins=cors_origins,
+        control_token=control_token,
+        max_body_bytes=max_body_bytes,
     )
     spec_obj = _load(spec_path)
     try:
@@ -170,24 +290,25 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
-    base = f"http://{host}:{port}/api"
-    basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
-    token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
-    click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
-    click.echo(
-        f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}"
-    )
-    click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
-    click.echo(f"  user:   Authorization: Bearer {token}")
-    if api_key is None:
-        click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  (reset, state, requests, clock, orders, token)")
-    import signal
 
-    from waitress import serve
+    def banner(root: str) -> None:
+        base = f"{root}/api"
+        basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
+        token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
+        click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
+        click.echo(
+            f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}"
+        )
+        click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
+        click.echo(f"  user:   Authorization: Bearer {token}")
+        if api_key is None:
+            click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
+        click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token)")
+        for line in _control_token_lines(config.control_token):
+            click.echo(line)
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
+    serving = {"threads": threads, "connection_limit": connection_limit, "idle_timeout": idle_timeout}
+    _serve(app, host, port, {**serving, "max_body_bytes": max_body_bytes}, "xsolla-contract-mock", banner)
 
 
 @main.command("token")
@@ -344,33 +465,75 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 
 @main.command("proxy")
 @click.option("--upstream", required=True, help="Base URL to forward to, e.g. https://store.xsolla.com/api")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every address).")
+@click.option("--port", default=8081, show_default=True, type=int, help="Port (0: any free port).")
 @click.option("--strict", is_flag=True, help="Answer requests that break the contract with 422 instead of forwarding.")
 @click.option(
     "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
 )
+@click.option(
+    "--har-keep-secrets",
+    is_flag=True,
+    help="Keep credentials (Authorization, cookies, API keys, payment tokens) in the HAR file; redacted by default.",
+)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer browser pages of other origins.")
+@_exposure_options
 def proxy_cmd(
-    upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None, threads: int
+    upstream: str,
+    host: str,
+    port: int,
+    strict: bool,
+    har_path: str | None,
+    har_keep_secrets: bool,
+    spec_path: str | None,
+    cors: bool,
+    allow_hosts: tuple[str, ...],
+    cors_origins: tuple[str, ...],
+    control_token: str | None,
+    max_body_bytes: int,
+    connection_limit: int,
+    idle_timeout: int,
+    threads: int,
 ) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
-    import signal
-
-    from waitress import serve
-
-    from .proxy import ValidatingProxy
+    _system_allocator("proxy")
+    from .exposure import ExposurePolicy, is_loopback, new_control_token
+    from .proxy import CONTROL_PREFIX, ValidatingProxy
     from .validation import Validator
 
-    proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # flush the HAR file on a polite stop too
-    click.echo(
-        f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
-        f"report: http://{host}:{port}/__proxy__/report"
-    )
+    if control_token is None and not is_loopback(host):
+        control_token = new_control_token()
     try:
-        serve(proxy, host=host, port=port, threads=threads, ident="xsolla-contract-proxy", _quiet=True)
+        policy = ExposurePolicy(
+            bind_host=host,
+            allow_hosts=allow_hosts,
+            cors=cors,
+            cors_origins=cors_origins,
+            control_prefixes=(CONTROL_PREFIX,),
+            control_token=control_token,
+            max_body_bytes=max_body_bytes,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    proxy = ValidatingProxy(
+        Validator(_load(spec_path)),
+        upstream,
+        strict=strict,
+        har_path=har_path,
+        keep_secrets=har_keep_secrets,
+        policy=policy,
+    )
+
+    def banner(root: str) -> None:
+        mode = " (strict)" if strict else ""
+        click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
+        for line in _control_token_lines(control_token):
+            click.echo(line)
+
+    serving = {"threads": threads, "connection_limit": connection_limit, "idle_timeout": idle_timeout}
+    try:  # SIGTERM exits through here too: the HAR file is flushed on a polite stop
+        _serve(proxy, host, port, {**serving, "max_body_bytes": max_body_bytes}, "xsolla-contract-proxy", banner)
     finally:
         proxy.flush()
 

@@ -234,9 +234,9 @@ class Exposure:
             if refusal is not None:
                 status, code, message = refusal
                 return error_response(start_response, status, code, message)
-        elif cross:
-            trust = policy.origin_trust(origin or "")
-            if trust is None:
+        elif origin is not None:
+            trust = policy.origin_trust(origin)
+            if trust is None and cross:
                 return error_response(
                     start_response,
                     403,
@@ -244,8 +244,8 @@ class Exposure:
                     f"[0401-0000]: Forbidden. Origin {origin} may not call this server; "
                     f"allow it with --cors-origin {origin}",
                 )
-            cors = _cors_headers(origin or "", trust)
-            if method == "OPTIONS":  # a preflight (the API has no OPTIONS operations)
+            cors = _cors_headers(origin, trust) if trust else []  # a page of this server needs none
+            if method == "OPTIONS" and cors:  # a preflight (the API has no OPTIONS operations)
                 requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS") or _ALLOWED_HEADERS
                 start_response(
                     "204 No Content",

@@ -35,10 +35,17 @@ class _ApiErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
+        status, reason = error.code, error.reason
         detail = str(error.body).strip().rstrip(".")
-        code = 1102 if error.code in (400, 413, 431) else 0
-        body = json.dumps(api_error(error.code, code, f"[0401-{code:04d}]: {error.reason}. {detail}")).encode()
-        self.status = f"{error.code} {error.reason}"
+        if status == 413:
+            limit = self.channel.adj.max_request_body_size
+            detail = f"The request body is larger than {limit} bytes (the server's --max-body)"
+        codings = [c.strip().lower() for c in self.request.headers.get("TRANSFER_ENCODING", "").split(",")]
+        if status == 501 and codings[-1] != "chunked":  # RFC 9112 6.3: a server MUST answer 400 to that
+            status, reason, detail = 400, "Bad Request", "Transfer-Encoding must end with chunked"
+        code = 1102 if status in (400, 413, 431) else 0
+        body = json.dumps(api_error(status, code, f"[0401-{code:04d}]: {reason}. {detail}")).encode()
+        self.status = f"{status} {reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()
         self.content_length = len(body)

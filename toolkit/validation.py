@@ -317,11 +317,24 @@ def _pointer(error: Any) -> str:
 
 
 def _message(error: Any) -> str:
-    """jsonschema's message; for oneOf/anyOf, that of the branch that came closest."""
+    """jsonschema's message; for oneOf/anyOf, that of the branch that came closest. A long value
+    is shortened where the message quotes it (a 1 MB string makes no readable message)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        return f"{error.message.split(' is not valid')[0]} matches no variant; closest: {deepest.message}"
-    return error.message
+        head = _shortened(error.message, error.instance).split(" is not valid")[0]
+        return f"{head} matches no variant; closest: {_shortened(deepest.message, deepest.instance)}"
+    return _shortened(error.message, error.instance)
+
+
+def _shortened(message: str, instance: Any, limit: int = 80) -> str:
+    if len(message) <= 2 * limit:
+        return message
+    quoted = repr(instance)
+    if len(quoted) > limit and quoted in message:
+        return message.replace(
+            quoted, quoted[: limit - 5] + "...'" if isinstance(instance, str) else quoted[:limit] + "..."
+        )
+    return message if len(message) <= 1000 else message[:997] + "..."
 
 
 def _cause(exc: BaseException) -> BaseException:
@@ -401,6 +414,12 @@ class Validator:
 
     def assert_valid(self, request: Any, response: Any | None = None) -> ValidationResult:
         return self.validate_response(request, response).raise_for_violations()
+
+    def forget(self) -> None:
+        """Drop what validation remembers to go faster (accepted parameter sets)."""
+        forget = getattr(self.core.request_validator, "forget", None)
+        if forget is not None:
+            forget()
 
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
