@@ -24,7 +24,6 @@ Control endpoints (outside the API's paths, for tests and frontend work):
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import time
@@ -39,7 +38,9 @@ from ..toolkit.exposure import Exposure, ExposurePolicy, new_control_token
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
 from . import control
-from .engine import ApiError, Engine, MockConfig
+from .context import ApiError
+from .control import json_response
+from .engine import Engine, MockConfig
 from .store import Store, open_store
 
 CONTROL_PREFIX = "/__mock__"
@@ -176,7 +177,3 @@ class _BasePathMiddleware:
 
 def engine_of(app: Flask) -> Engine:
     return app.config["ENGINE"]
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, mimetype="application/json")

@@ -23,10 +23,11 @@ from flask import Flask, Response, request
 from jsonschema import Draft202012Validator
 
 from ..toolkit import strict_json
-from . import domain
 from .auth import mint_token, parse_project_id
-from .clock import CLOCK_KEY, Clock, iso, parse_datetime
-from .engine import ApiError, Engine, Journal
+from .clock import CLOCK_KEY, Clock, iso, parse_datetime, utcnow
+from .context import ApiError
+from .engine import Engine, Journal
+from .rules import inventory, orders
 
 _DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
 _INT64 = 2**63 - 1
@@ -110,7 +111,7 @@ _CLOCK = _validator(
 )
 _ORDER = _validator(
     {
-        "properties": {"status": {"enum": list(domain.ORDER_STATUSES)}, "project_id": _PROJECT},
+        "properties": {"status": {"enum": list(orders.STATUSES)}, "project_id": _PROJECT},
         "required": ["status"],
     }
 )
@@ -212,7 +213,7 @@ def _project(engine: Engine, value: Any, where: str) -> int:
     return project
 
 
-def _json(data: Any, status: int = 200) -> Response:
+def json_response(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 
@@ -225,12 +226,12 @@ def register(app: Flask, engine: Engine) -> None:
         """Bring the mock back to its start state (seeded project, fixtures or empty); clock, journal and caches too."""
         _body(_RESET)
         initialise(engine, force=True)
-        return _json({"status": "reset", "records": engine.store.count()})
+        return json_response({"status": "reset", "records": engine.store.count()})
 
     @app.get("/__mock__/state")
     def export_state() -> Response:
         """Export the whole state as JSON (records and counters), for `POST /__mock__/state`."""
-        return _json(engine.store.export())
+        return json_response(engine.store.export())
 
     @app.post("/__mock__/state")
     def import_state() -> Response:
@@ -258,7 +259,7 @@ def register(app: Flask, engine: Engine) -> None:
             engine.store.load(previous)
             engine.forget()
             raise _unprocessable(f"State not imported: the mock cannot serve it ({broken}); nothing changed")
-        return _json({"status": "imported", "records": engine.store.count()})
+        return json_response({"status": "imported", "records": engine.store.count()})
 
     @app.get("/__mock__/requests")
     def journal() -> Response:
@@ -266,7 +267,7 @@ def register(app: Flask, engine: Engine) -> None:
         entries = engine.journal.entries()
         if request.args.get("violations"):
             entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
-        return _json({"requests": entries})
+        return json_response({"requests": entries})
 
     @app.delete("/__mock__/requests")
     def clear_journal() -> Response:
@@ -278,7 +279,7 @@ def register(app: Flask, engine: Engine) -> None:
     def get_clock() -> Response:
         """The mock's time and its offset from real time."""
         clock = engine.clock()
-        return _json({"now": iso(clock.now()), "offset_seconds": clock.offset})
+        return json_response({"now": iso(clock.now()), "offset_seconds": clock.offset})
 
     @app.post("/__mock__/clock")
     def move_clock() -> Response:
@@ -293,11 +294,11 @@ def register(app: Flask, engine: Engine) -> None:
             elif "advance" in data:
                 now = engine.move_clock(seconds=parse_duration(data["advance"]))
             else:
-                now = engine.move_clock(to=domain.datetime.now(domain.UTC))
+                now = engine.move_clock(to=utcnow())
         except (ValueError, OverflowError) as exc:
             key = next(iter(data))
             raise _unprocessable(str(exc), [{"property": f"body/{key}", "message": str(exc)}]) from None
-        return _json({"now": iso(now), "offset_seconds": engine.clock().offset})
+        return json_response({"now": iso(now), "offset_seconds": engine.clock().offset})
 
     @app.post("/__mock__/orders/<int:order_id>")
     def order_status(order_id: int) -> Response:
@@ -305,7 +306,7 @@ def register(app: Flask, engine: Engine) -> None:
         data = _body(_ORDER)
         project = _project(engine, data.get("project_id"), "body/project_id")
         order = engine.run(project, lambda ctx: _set_status(ctx, order_id, data["status"]))
-        return _json({"order_id": order_id, "status": order["status"]})
+        return json_response({"order_id": order_id, "status": order["status"]})
 
     @app.post("/__mock__/users/<user>/grant")
     def grant(user: str) -> Response:
@@ -313,14 +314,14 @@ def register(app: Flask, engine: Engine) -> None:
         data = _body(_GRANT)
         project = _project(engine, data.get("project_id"), "body/project_id")
         quantity = data.get("quantity", 1)
-        engine.run(project, lambda ctx: domain.grant(ctx, data["sku"], quantity, user))
-        return _json(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
+        engine.run(project, lambda ctx: inventory.grant(ctx, data["sku"], quantity, user))
+        return json_response(engine.run(project, lambda ctx: inventory.state(ctx, user)))
 
     @app.get("/__mock__/users/<user>")
     def user_state(user: str) -> Response:
         """A user's inventory, orders and progress (`?project_id=` for another project than the mock's)."""
         project = _project(engine, request.args.get("project_id"), "query.project_id")
-        return _json(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
+        return json_response(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
 
     @app.post("/__mock__/token")
     def token() -> Response:
@@ -335,14 +336,14 @@ def register(app: Flask, engine: Engine) -> None:
             secret=engine.config.jwt_secret,
             email=data.get("email"),
         )
-        return _json({"token": jwt, "user": user})
+        return json_response({"token": jwt, "user": user})
 
 
 def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
     order = ctx.get("order", order_id)
     if order is None:
         ctx.fail(404, 9001, "[0401-9001]: Order not found")
-    return domain.set_order_status(ctx, order, status)
+    return orders.set_status(ctx, order, status)
 
 
 def _first_failing_read(engine: Engine, projects: set[int]) -> str | None:
