@@ -280,10 +280,41 @@ def test_server_layer_errors_come_in_the_api_format(cli_server) -> None:
             assert json.loads(body)["statusCode"] == status
 
 
-def test_the_banner_prints_the_control_token_off_loopback(cli_server) -> None:
-    result = _cli(["mock", "--help"])
-    assert "--control-token" in result and "--allow-host" in result and "--cors-origin" in result
-    assert "--max-body" in result and "--connection-limit" in result
+def test_the_banner_prints_the_control_token_off_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bound to every address, the mock makes a control token and prints it (tests bind no such
+    address: the banner is printed without serving)."""
+    from xsolla_contract.toolkit import cli
+
+    served: dict = {}
+
+    def banner_only(app, host, port, serving, ident, banner) -> None:
+        served.update(app=app, serving=serving)
+        banner(f"http://{host}:{port}")
+
+    monkeypatch.setattr(cli, "_serve", banner_only)
+    out = _cli(["mock", "--host", "0.0.0.0", "--empty", "--max-body", "5000", "--connection-limit", "1500"])
+    token = next(line.split("control token: ")[1].split()[0] for line in out.splitlines() if "control token:" in line)
+    client = ContractClient(Validator(Spec.from_path()), app=served["app"], check=False)
+    assert client.call("POST", "/__mock__/reset").status == 401
+    assert client.call("POST", "/__mock__/reset", headers={"Authorization": f"Bearer {token}"}).status == 200
+    assert served["serving"] == {"threads": 8, "connection_limit": 1500, "idle_timeout": 60, "max_body_bytes": 5000}
+    loopback = _cli(["mock", "--empty"])
+    assert "control token" not in loopback and "/__mock__/" in loopback
+    given = _cli(["mock", "--empty", "--control-token", "s3cret"])
+    assert "control token: s3cret" in given
+
+
+def test_exposure_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, spec: Spec, validator: Validator
+) -> None:
+    monkeypatch.setenv("XSOLLA_MOCK_CORS_ORIGINS", "http://a.test:1, http://b.test:2")
+    monkeypatch.setenv("XSOLLA_MOCK_ALLOW_HOSTS", "mock.test")
+    monkeypatch.setenv("XSOLLA_MOCK_MAX_BODY_BYTES", "100")
+    client = app_client(spec, validator)
+    for origin in ("http://a.test:1", "http://b.test:2"):
+        assert client.get(CATALOG, headers={"Origin": origin}).headers["access-control-allow-origin"] == origin
+    assert client.get(CATALOG, headers={"Host": "mock.test"}).status == 200
+    assert client.post(ITEMS, json={"sku": "x" * 200}, headers=client.admin()).status == 413
 
 
 def test_mocks_started_together_on_a_new_sqlite_file_seed_it_once(cli_server, tmp_path: Path, spec: Spec) -> None:

@@ -380,3 +380,18 @@ def base64_of(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+def test_proxy_follows_the_exposure_rules(proxied) -> None:
+    proxy, front = proxied()
+    groups = f"{front.url}/api/v2/project/44056/items/groups"
+    assert requests.get(groups, headers={"Origin": "https://attacker.example"}, timeout=10).status_code == 403
+    assert requests.get(groups, headers={"Host": "attacker.example"}, timeout=10).status_code == 403
+    local = requests.get(groups, headers={"Origin": "http://localhost:3000"}, timeout=10)
+    assert local.status_code == 200 and local.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    report = requests.get(f"{front.url}/__proxy__/report", headers={"Origin": "http://localhost:3000"}, timeout=10)
+    assert report.status_code == 403  # the proxy's control endpoint answers no page of another origin
+    big = requests.post(
+        f"{front.url}/api/v2/project/44056/admin/items/virtual_items", data=b"x" * 2_000_000, timeout=10
+    )
+    assert big.status_code == 413 and big.json()["statusCode"] == 413
