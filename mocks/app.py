@@ -23,7 +23,6 @@ Control endpoints (outside the API's paths, for tests and frontend work):
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import time
@@ -34,7 +33,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..toolkit.errors import api_error
-from ..toolkit.exposure import Exposure, ExposurePolicy, new_control_token
+from ..toolkit.exposure import Exposure, ExposurePolicy
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
 from . import control
@@ -152,10 +151,8 @@ def exposure_policy(config: MockConfig) -> ExposurePolicy:
         control_prefixes=(CONTROL_PREFIX,),
         control_token=config.control_token,
         max_body_bytes=config.max_body_bytes,
-    )
-    if not policy.loopback and not policy.control_token:
-        config.control_token = new_control_token()
-        policy = dataclasses.replace(policy, control_token=config.control_token)
+    ).with_control_token()
+    config.control_token = policy.control_token
     return policy
 
 

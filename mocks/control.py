@@ -137,36 +137,20 @@ _TOKEN = _validator(
     }
 )
 _RESET = _validator({})
+
+
+def _rows(*columns: dict[str, Any]) -> dict[str, Any]:
+    """An array of fixed-length rows (as GET /__mock__/state writes records and counters)."""
+    n = len(columns)
+    return {"type": "array", "items": {"type": "array", "prefixItems": list(columns), "minItems": n, "maxItems": n}}
+
+
+_ID = {"type": "integer", "minimum": 0, "maximum": _INT64}
 _STATE = _validator(
     {
         "properties": {
-            "records": {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [
-                        {"type": "integer", "minimum": 0, "maximum": _INT64},
-                        {"type": "string", "minLength": 1, "maxLength": 255},
-                        {"type": "string", "maxLength": 1024},
-                        {},
-                    ],
-                    "minItems": 4,
-                    "maxItems": 4,
-                },
-            },
-            "counters": {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [
-                        {"type": "integer", "minimum": 0, "maximum": _INT64},
-                        {"type": "string", "minLength": 1, "maxLength": 255},
-                        {"type": "integer", "minimum": 0, "maximum": _INT64},
-                    ],
-                    "minItems": 3,
-                    "maxItems": 3,
-                },
-            },
+            "records": _rows(_ID, _NAME, {"type": "string", "maxLength": 1024}, {}),
+            "counters": _rows(_ID, _NAME, _ID),
         },
         "required": ["records"],
     }

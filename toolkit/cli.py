@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -118,8 +119,15 @@ def coverage_table(loaded) -> str:
 # ------------------------------------------------------------------------ mock
 
 
+def _positive(flag: str, default: int, help_text: str, name: str | None = None):
+    names = [flag, name] if name else [flag]
+    return click.option(*names, default=default, show_default=True, type=click.IntRange(min=1), help=help_text)
+
+
 def _exposure_options(fn):
-    """Options the mock and the proxy share: who may reach them, how much they take, how they serve."""
+    """Options the mock and the proxy share: who may reach them, how much they take, how they serve.
+    The command gets them as `exposure` (allow_hosts, cors_origins, control_token, max_body_bytes)
+    and `serving` (the arguments of `serving.create_server`)."""
     from .exposure import DEFAULT_MAX_BODY_BYTES
     from .serving import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREADS
 
@@ -144,35 +152,33 @@ def _exposure_options(fn):
             help="Require 'Authorization: Bearer TOKEN' on the control endpoints. Bound to a non-loopback "
             "address, a token is generated (and printed) when none is given.",
         ),
-        click.option(
+        _positive(
             "--max-body",
+            DEFAULT_MAX_BODY_BYTES,
+            "Largest request body in bytes; larger ones get 413.",
             "max_body_bytes",
-            default=DEFAULT_MAX_BODY_BYTES,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Largest request body in bytes; larger ones get 413.",
         ),
-        click.option(
+        _positive(
             "--connection-limit",
-            default=DEFAULT_CONNECTION_LIMIT,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Open connections at most; at the limit, the connections idle the longest are closed.",
+            DEFAULT_CONNECTION_LIMIT,
+            "Open connections at most; at the limit, the connections idle the longest are closed.",
         ),
-        click.option(
-            "--idle-timeout",
-            default=DEFAULT_IDLE_TIMEOUT,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Close keep-alive connections idle for this many seconds.",
-        ),
-        click.option(
-            "--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(min=1), help="Worker threads."
-        ),
+        _positive("--idle-timeout", DEFAULT_IDLE_TIMEOUT, "Close keep-alive connections idle for this many seconds."),
+        _positive("--threads", DEFAULT_THREADS, "Worker threads."),
     ]
+    names = ("allow_hosts", "cors_origins", "control_token", "max_body_bytes", "connection_limit", "idle_timeout")
+
+    @functools.wraps(fn)
+    def packed(**kwargs):
+        exposure = {name: kwargs.pop(name) for name in names}
+        serving = {"threads": kwargs.pop("threads")}
+        serving.update({n: exposure.pop(n) for n in ("connection_limit", "idle_timeout")})
+        serving["max_body_bytes"] = exposure["max_body_bytes"]
+        return fn(exposure=exposure, serving=serving, **kwargs)
+
     for option in reversed(options):
-        fn = option(fn)
-    return fn
+        packed = option(packed)
+    return packed
 
 
 def _system_allocator(command: str) -> None:
@@ -255,13 +261,8 @@ def mock_cmd(
     jwt_secret: str | None,
     latency_ms: int,
     cors: bool,
-    allow_hosts: tuple[str, ...],
-    cors_origins: tuple[str, ...],
-    control_token: str | None,
-    max_body_bytes: int,
-    connection_limit: int,
-    idle_timeout: int,
-    threads: int,
+    exposure: dict,
+    serving: dict,
 ) -> None:
     """Serve the stateful mock of both APIs."""
     import base64
@@ -279,10 +280,7 @@ def mock_cmd(
         latency_ms=latency_ms,
         cors=cors,
         host=host,
-        allow_hosts=allow_hosts,
-        cors_origins=cors_origins,
-        control_token=control_token,
-        max_body_bytes=max_body_bytes,
+        **exposure,
     )
     spec_obj = _load(spec_path)
     try:
@@ -307,8 +305,7 @@ def mock_cmd(
         for line in _control_token_lines(config.control_token):
             click.echo(line)
 
-    serving = {"threads": threads, "connection_limit": connection_limit, "idle_timeout": idle_timeout}
-    _serve(app, host, port, {**serving, "max_body_bytes": max_body_bytes}, "xsolla-contract-mock", banner)
+    _serve(app, host, port, serving, "xsolla-contract-mock", banner)
 
 
 @main.command("token")
@@ -488,32 +485,18 @@ def proxy_cmd(
     har_keep_secrets: bool,
     spec_path: str | None,
     cors: bool,
-    allow_hosts: tuple[str, ...],
-    cors_origins: tuple[str, ...],
-    control_token: str | None,
-    max_body_bytes: int,
-    connection_limit: int,
-    idle_timeout: int,
-    threads: int,
+    exposure: dict,
+    serving: dict,
 ) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
     _system_allocator("proxy")
-    from .exposure import ExposurePolicy, is_loopback, new_control_token
+    from .exposure import ExposurePolicy
     from .proxy import CONTROL_PREFIX, ValidatingProxy
     from .validation import Validator
 
-    if control_token is None and not is_loopback(host):
-        control_token = new_control_token()
     try:
-        policy = ExposurePolicy(
-            bind_host=host,
-            allow_hosts=allow_hosts,
-            cors=cors,
-            cors_origins=cors_origins,
-            control_prefixes=(CONTROL_PREFIX,),
-            control_token=control_token,
-            max_body_bytes=max_body_bytes,
-        )
+        policy = ExposurePolicy(bind_host=host, cors=cors, control_prefixes=(CONTROL_PREFIX,), **exposure)
+        policy = policy.with_control_token()
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     proxy = ValidatingProxy(
@@ -528,12 +511,11 @@ def proxy_cmd(
     def banner(root: str) -> None:
         mode = " (strict)" if strict else ""
         click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
-        for line in _control_token_lines(control_token):
+        for line in _control_token_lines(policy.control_token):
             click.echo(line)
 
-    serving = {"threads": threads, "connection_limit": connection_limit, "idle_timeout": idle_timeout}
     try:  # SIGTERM exits through here too: the HAR file is flushed on a polite stop
-        _serve(proxy, host, port, {**serving, "max_body_bytes": max_body_bytes}, "xsolla-contract-proxy", banner)
+        _serve(proxy, host, port, serving, "xsolla-contract-proxy", banner)
     finally:
         proxy.flush()
 

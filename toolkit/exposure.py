@@ -29,6 +29,7 @@ request, what such a request may do; every refusal is an error body in the API's
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import io
 import ipaddress
@@ -165,6 +166,12 @@ class ExposurePolicy:
 
     def is_control(self, path: str) -> bool:
         return any(path == p or path.startswith(p + "/") for p in self.control_prefixes)
+
+    def with_control_token(self) -> ExposurePolicy:
+        """This policy; bound off loopback without a control token, with a new one (to print)."""
+        if self.loopback or self.control_token:
+            return self
+        return dataclasses.replace(self, control_token=new_control_token())
 
 
 def same_origin(environ: dict[str, Any], origin: str) -> bool:
