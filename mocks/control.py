@@ -22,6 +22,7 @@ from flask import Flask, Response, request
 from jsonschema import Draft202012Validator
 
 from ..toolkit import strict_json
+from . import control_testing
 from .auth import mint_token, parse_project_id
 from .clock import CLOCK_KEY, Clock, iso, parse_datetime, utcnow
 from .context import ApiError
@@ -61,6 +62,7 @@ def initialise(engine: Engine, *, force: bool = False) -> None:
     with engine.store.starting():
         if not force and engine.store.has_records() and not engine.store.start_interrupted():
             return  # persistent state from an earlier run is kept
+        engine.faults.clear()
         engine.store.clear()
         engine.forget()
         config = engine.config
@@ -210,6 +212,8 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 
 def register(app: Flask, engine: Engine) -> None:
+    control_testing.register(app, engine)
+
     @app.post("/__mock__/reset")
     def reset() -> Response:
         """Bring the mock back to its start state (seeded project, fixtures or empty); clock, journal and caches too."""

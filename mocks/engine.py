@@ -28,12 +28,14 @@ from typing import Any
 
 from faker import Faker
 
+from ..toolkit.coverage import Tally
 from ..toolkit.exposure import DEFAULT_MAX_BODY_BYTES
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
 from .context import JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
+from .faults import FAULT_HEADER, Disconnect, FaultBook, Firing, path_project
 from .resources import ResourceTable
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
@@ -52,7 +54,8 @@ class MockConfig:
     seed: int | None = 1
     empty: bool = False
     fixtures: str | None = None
-    latency_ms: int = 0
+    latency_ms: int = 0  # every API answer delayed by this many ms ...
+    latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
     validate_responses: bool = True
     journal_size: int = 500
@@ -105,6 +108,8 @@ class Engine:
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
         self.journal = Journal(self.config.journal_size)
+        self.faults = FaultBook(spec)  # fault rules (mocks/faults.py); a reset removes them
+        self.coverage = Tally()  # what clients' calls exercised, every call since it was last cleared
         self._responses = _Lru(
             self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda hit: len(hit[0].body) + 512
         )
@@ -182,7 +187,9 @@ class Engine:
 
     # ---------------------------------------------------------------- serving
 
-    def handle(self, req: HttpRequest, template: str | None = None) -> HttpResponse:
+    def handle(self, req: HttpRequest, template: str | None = None, *, client: bool = False) -> HttpResponse:
+        """Serve one request. `client`: it came from a client (the adapter): fault rules apply to
+        it and it counts for coverage; calls made in process (fixtures, seeding) do neither."""
         started = time.perf_counter()
         txid = uuid.uuid4().hex[:20]
         path = self.validator.strip_base(req.path)
@@ -190,6 +197,7 @@ class Engine:
         request_violations: list[str] = []
         principal: Principal | None = None
         cached: HttpResponse | None = None
+        fault: Firing | None = None
         try:
             match = self.spec.find(req.method, path)
             if match is None:
@@ -205,6 +213,12 @@ class Engine:
                     {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
                 )
             op = match.operation
+            if client and self.faults:
+                fault = self.faults.fire(op, match.path_params, lambda: self._user_of(op, req, match.path_params))
+                if fault is not None:
+                    fault.wait()
+                    if fault.answers:  # an error status, or a connection dropped before processing
+                        raise self.faults.error(op, fault.rule) if fault.rule.status else Disconnect(fault.rule.id)
             cache_key = self._cache_key(op, path, req)
             hit = self._responses.get(cache_key) if cache_key else None
             if hit is not None:  # the same request, credentials, state and second: the same answer
@@ -212,7 +226,14 @@ class Engine:
                 response = HttpResponse(cached.status, {**cached.headers, "x-transaction-id": txid}, cached.body)
             else:
                 raw_project = match.path_params.get("project_id")
-                project_id = _path_project(raw_project)
+                project_id = path_project(match.path_params)
+                if raw_project and project_id is None:  # int() also reads other scripts' digits: not a project
+                    raise ApiError(
+                        422,
+                        1102,
+                        f"[0401-1102]: Unprocessable Entity. project_id: {_clip(raw_project, 40)!r} is not an integer",
+                        [{"property": "path.project_id", "message": "not an integer"}],
+                    )
                 try:
                     principal = authenticate(op.security, req.headers, project_id, self.config.auth)
                 except AuthError as exc:
@@ -235,30 +256,51 @@ class Engine:
             )
         except ApiError as exc:
             response = HttpResponse(exc.status, {"content-type": JSON}, json.dumps(exc.body(txid)).encode())
+        except Disconnect:
+            response = HttpResponse(0)  # never sent
         except Exception as exc:  # noqa: BLE001 - the mock never answers a bare 500
             error = ApiError(500, 0, f"[0401-0500]: Internal mock error: {type(exc).__name__}: {exc}")
             response = HttpResponse(500, {"content-type": JSON}, json.dumps(error.body(txid)).encode())
             request_violations.append(f"internal error: {exc!r}")
         response_violations: list[str] = []
-        if op is not None and self.config.validate_responses and cached is None:
+        if op is not None and self.config.validate_responses and cached is None and not (fault and fault.answers):
             response_violations = [str(v) for v in self.validator.response_violations(op, response)]
-        self.journal.add(
-            {
-                "time": time.time(),
-                "method": req.method,
-                "path": _clip(req.path, 2000),
-                "query": [(_clip(k, 200), _clip(v, 200)) for k, v in req.query[:50]],
-                "operation": op.operation_id if op else None,
-                "status": response.status,
-                "user": principal.user_id if principal else None,
-                "request_violations": [_clip(v, 1000) for v in request_violations[:20]],
-                "response_violations": [_clip(v, 1000) for v in response_violations[:20]],
-                "cached": cached is not None,
-                "transaction_id": txid,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            }
-        )
+        entry: dict[str, Any] = {
+            "time": time.time(),
+            "method": req.method,
+            "path": _clip(req.path, 2000),
+            "query": [(_clip(k, 200), _clip(v, 200)) for k, v in req.query[:50]],
+            "operation": op.operation_id if op else None,
+            "status": response.status,
+            "user": principal.user_id if principal else None,
+            "request_violations": [_clip(v, 1000) for v in request_violations[:20]],
+            "response_violations": [_clip(v, 1000) for v in response_violations[:20]],
+            "cached": cached is not None,
+            "transaction_id": txid,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "fault": None,
+        }
+        if fault is not None:
+            entry["fault"] = fault.journal(response.status)
+            if principal is None and op is not None:  # answered before authentication
+                entry["user"] = self._user_of(op, req, match.path_params)
+            if fault.rule.disconnect:
+                entry["status"] = None  # the client got no answer
+            elif fault.answers:
+                response.headers[FAULT_HEADER] = str(fault.rule.id)
+        self.journal.add(entry)
+        if client:
+            self.coverage.record(entry)
+        if fault is not None and fault.rule.disconnect:
+            raise Disconnect(fault.rule.id)
         return response
+
+    def _user_of(self, op: Operation, req: HttpRequest, path_params: Mapping[str, str]) -> str | None:
+        """The user a request is made for (fault rules may match on it); None for admin or bad credentials."""
+        try:
+            return authenticate(op.security, req.headers, path_project(path_params), self.config.auth).user_id
+        except AuthError:
+            return None
 
     def _cache_key(self, op: Operation, path: str, req: HttpRequest) -> tuple[Any, ...] | None:
         """GET answers are reused until the next write (store generation) or the next second.
@@ -385,20 +427,6 @@ class Engine:
 def _clip(text: str, limit: int) -> str:
     """The journal keeps what hostile requests send within bounds (it holds hundreds of entries)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _path_project(raw: str | None) -> int | None:
-    """The path's project id: ASCII digits (Python's int() also reads other scripts' digits)."""
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise ApiError(
-            422,
-            1102,
-            f"[0401-1102]: Unprocessable Entity. project_id: {_clip(raw, 40)!r} is not an integer",
-            [{"property": "path.project_id", "message": f"{raw!r} is not an integer"}],
-        )
-    return int(raw)
 
 
 def _property(where: str) -> str:

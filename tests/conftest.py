@@ -16,7 +16,7 @@ import pytest
 
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.spec import Spec
-from xsolla_contract.toolkit.testing import ContractClient, MockServer
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, free_port
 from xsolla_contract.toolkit.validation import Validator
 
 pytest_plugins = ["pytester"]
@@ -79,14 +79,6 @@ def app_api(mock_app, validator: Validator) -> ContractClient:
     client = ContractClient(validator, app=mock_app, project_id=PROJECT)
     client.reset()
     return client
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

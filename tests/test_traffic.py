@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
@@ -25,7 +24,7 @@ from click.testing import CliRunner
 from xsolla_contract.toolkit.cli import main
 from xsolla_contract.toolkit.har import read_har
 from xsolla_contract.toolkit.proxy import ValidatingProxy
-from xsolla_contract.toolkit.testing import ContractClient, MockServer
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, free_port, wait_until_up
 from xsolla_contract.toolkit.validation import Validator
 
 SESSION = Path(__file__).parent / "data" / "session.har"
@@ -260,12 +259,6 @@ def test_strict_proxy_answers_422_without_forwarding(proxied, mock_app) -> None:
     assert requests.get(f"{front.url}/__proxy__/report", timeout=10).json()["rejected"] == 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_upstream_down_is_a_502_in_the_api_error_format(proxied) -> None:
     proxy, front = proxied(upstream=f"http://127.0.0.1:{free_port()}/api")
     answer = requests.get(f"{front.url}/api/v2/project/44056/items/groups", timeout=10)
@@ -288,12 +281,7 @@ def test_proxy_command_writes_the_har_on_stop(live_server, tmp_path: Path) -> No
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy())
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/__proxy__/report", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/__proxy__/report", timeout=10)
         assert requests.get(f"http://127.0.0.1:{port}/api/v2/project/44056/items/groups", timeout=10).ok
     finally:
         process.send_signal(signal.SIGTERM)
@@ -347,8 +335,10 @@ def test_proxy_refuses_connect(proxied) -> None:
     proxy, front = proxied()
     host, port = front.url.rsplit("/", 1)[-1].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
-        answer = sock.recv(65536)
+        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
     assert answer.split(b" ")[1] == b"405" and b'"statusCode": 405' in answer
 
 
