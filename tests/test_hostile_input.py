@@ -138,6 +138,11 @@ HTTP: list[tuple[str, str, str, dict[str, str], bytes | None]] = [
     ("state-record-short", "POST", "/__mock__/state", JSON, b'{"records": [[1, "item"]]}'),
     ("state-unservable-item", "POST", "/__mock__/state", JSON, b'{"records": [[44056, "item", "x", "not a record"]]}'),
     ("reset-not-json", "POST", "/__mock__/reset", JSON, b"{bad"),
+    ("fault-latency-NaN", "POST", "/__mock__/faults", JSON, b'{"latency_ms": NaN}'),
+    ("fault-latency-1e400", "POST", "/__mock__/faults", JSON, b'{"latency_ms": 1e400}'),
+    ("fault-nesting", "POST", "/__mock__/faults", JSON, b'{"operation": ' + b"[" * 500 + b"]" * 500 + b"}"),
+    ("fault-text-plain", "POST", "/__mock__/faults", {"Content-Type": "text/plain"}, b'{"status": 500}'),
+    ("fault-cross-origin", "POST", "/__mock__/faults", {**JSON, "Origin": "http://localhost:3000"}, b'{"status": 500}'),
 ]
 
 RAW: list[tuple[str, bytes]] = [
