@@ -72,18 +72,18 @@ def test_a_sqlite_store_is_never_poisoned(tmp_path: Path, spec: Spec, validator:
     assert again.get(again.path(CATALOG), headers=again.user()).status == 200
 
 
-def test_the_clock_cannot_leave_its_range(api: ContractClient) -> None:
-    before = api.control("GET", "clock")["offset_seconds"]
+def test_the_clock_cannot_leave_its_range(app_api: ContractClient) -> None:
+    before = app_api.control("GET", "clock")["offset_seconds"]
     for body in ({"advance": 1e300}, {"advance": 1e18}, {"set": "9999-12-31T23:59:59Z"}, {"advance": "P400000D"}):
-        answer = api.call("POST", "/__mock__/clock", json_body=body)
+        answer = app_api.call("POST", "/__mock__/clock", json_body=body)
         assert answer.status == 422 and answer.data["errorCode"] == 1102, body
-    nan = api.call("POST", "/__mock__/clock", data='{"advance": NaN}', content_type="application/json")
+    nan = app_api.call("POST", "/__mock__/clock", data='{"advance": NaN}', content_type="application/json")
     assert nan.status == 400
-    assert api.control("GET", "clock")["offset_seconds"] == before
-    assert api.get(api.path(CATALOG), headers=api.user()).status == 200
-    far = api.control("POST", "clock", {"set": "2999-12-31T00:00:00Z"})  # the edge itself serves
+    assert app_api.control("GET", "clock")["offset_seconds"] == before
+    assert app_api.get(app_api.path(CATALOG), headers=app_api.user()).status == 200
+    far = app_api.control("POST", "clock", {"set": "2999-12-31T00:00:00Z"})  # the edge itself serves
     assert far["now"].startswith("2999-12-31")
-    assert api.get(api.path(CATALOG), headers=api.user()).status == 200
+    assert app_api.get(app_api.path(CATALOG), headers=app_api.user()).status == 200
 
 
 @pytest.mark.parametrize(
@@ -107,48 +107,48 @@ def test_the_clock_cannot_leave_its_range(api: ContractClient) -> None:
         pytest.param("POST", "/__mock__/reset", '"now"', 422, id="reset-string"),
     ],
 )
-def test_control_calls_check_their_input(api: ContractClient, method: str, path: str, body, status: int) -> None:
-    api.grant("u", "gold", 2)
+def test_control_calls_check_their_input(app_api: ContractClient, method: str, path: str, body, status: int) -> None:
+    app_api.grant("u", "gold", 2)
     path, _, query = path.partition("?")
     params = [tuple(query.split("=", 1))] if query else None
-    answer = api.call(method, path, data=body, content_type="application/json" if body else None, params=params)
+    answer = app_api.call(method, path, data=body, content_type="application/json" if body else None, params=params)
     assert answer.status == status, answer.body[:300]
     assert answer.headers["content-type"] == "application/json"
     assert answer.data["statusCode"] == status and answer.data["errorCode"] == 1102
     if status == 422:
         assert answer.data["errorMessageExtended"][0]["property"].split("/")[0].split(".")[0] in ("body", "query")
-    assert api.control("GET", "users/u")["inventory"] == {"gold": 2}  # nothing changed
+    assert app_api.control("GET", "users/u")["inventory"] == {"gold": 2}  # nothing changed
 
 
-def test_a_state_the_mock_cannot_serve_is_not_imported(api: ContractClient) -> None:
-    api.post(api.path(ITEMS), json={"sku": "kept", "name": {"en": "Kept"}}, headers=api.admin())
+def test_a_state_the_mock_cannot_serve_is_not_imported(app_api: ContractClient) -> None:
+    app_api.post(app_api.path(ITEMS), json={"sku": "kept", "name": {"en": "Kept"}}, headers=app_api.admin())
     for records in (
-        [[api.project_id, "item", "broken", "not a record"]],
+        [[app_api.project_id, "item", "broken", "not a record"]],
         [[0, "__mock__", "clock", {"offset": 1e17}]],
     ):
-        answer = api.call("POST", "/__mock__/state", json_body={"records": records})
+        answer = app_api.call("POST", "/__mock__/state", json_body={"records": records})
         assert answer.status == 422 and "not imported" in answer.data["errorMessage"]
-    assert api.get(api.path(ITEMS + "/sku/kept"), headers=api.admin()).status == 200  # nothing changed
-    assert api.get(api.path(CATALOG), headers=api.user()).status == 200
+    assert app_api.get(app_api.path(ITEMS + "/sku/kept"), headers=app_api.admin()).status == 200  # nothing changed
+    assert app_api.get(app_api.path(CATALOG), headers=app_api.user()).status == 200
 
 
 @pytest.mark.parametrize("exp", ["NaN", "Infinity", "-Infinity", "1e400", '"never"', "true", "null"])
-def test_tokens_without_a_finite_expiry_are_refused(api: ContractClient, exp: str) -> None:
+def test_tokens_without_a_finite_expiry_are_refused(app_api: ContractClient, exp: str) -> None:
     token = token_with(f'{{"sub": "player", "exp": {exp}}}')
     with pytest.raises(AuthError):
         decode_token(token)
-    answer = api.get(api.path("/v2/project/{project_id}/cart"), headers={"Authorization": f"Bearer {token}"})
+    answer = app_api.get(app_api.path("/v2/project/{project_id}/cart"), headers={"Authorization": f"Bearer {token}"})
     assert answer.status == 401 and answer.data["errorCode"] == 1501
 
 
 @pytest.mark.parametrize("ident", ["٤٤٠٥٦", "044056", "44056 ", "+44056", "４４０５６", "0", "99999999999999999999"])
-def test_basic_credentials_need_plain_ascii_project_ids(api: ContractClient, ident: str) -> None:
+def test_basic_credentials_need_plain_ascii_project_ids(app_api: ContractClient, ident: str) -> None:
     credential = base64.b64encode(f"{ident}:key".encode()).decode()
-    answer = api.get(api.path(ITEMS), headers={"Authorization": f"Basic {credential}"})
+    answer = app_api.get(app_api.path(ITEMS), headers={"Authorization": f"Basic {credential}"})
     assert answer.status == 401 and answer.data["errorCode"] == 1020
     with pytest.raises(AuthError):
         authenticate(({"basicAuth": []},), {"authorization": f"Basic {credential}"}, 44056, AuthConfig())
-    assert api.get(api.path(ITEMS), headers=api.admin()).status == 200
+    assert app_api.get(app_api.path(ITEMS), headers=app_api.admin()).status == 200
 
 
 def test_reset_releases_caches_and_the_journal(app_api: ContractClient) -> None:
@@ -175,8 +175,10 @@ def test_derived_views_keep_one_version_each(app_api: ContractClient) -> None:
     assert len(keys) == len(set(keys)) and len(keys) < 20
 
 
-def test_error_messages_stay_short_whatever_the_input(api: ContractClient) -> None:
-    answer = api.post(api.path(ITEMS), json={"sku": "a b" * 100_000, "name": {"en": "x"}}, headers=api.admin())
+def test_error_messages_stay_short_whatever_the_input(app_api: ContractClient) -> None:
+    answer = app_api.post(
+        app_api.path(ITEMS), json={"sku": "a b" * 100_000, "name": {"en": "x"}}, headers=app_api.admin()
+    )
     assert answer.status == 422 and len(answer.body) < 5000
-    entries = api.control("GET", "requests")["requests"]
+    entries = app_api.control("GET", "requests")["requests"]
     assert len(json.dumps(entries[-1])) < 5000
