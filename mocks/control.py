@@ -49,31 +49,38 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"{value!r} is longer than the clock's range") from None
 
 
-def initialise(engine: Engine, *, force: bool = False) -> None:
+def initialise(engine: Engine, *, force: bool = False) -> str:
     """Fill an empty store with the start state: fixtures, else a seeded project, else nothing.
 
-    Several processes sharing one SQLite file may start at once: the first one fills it, the
-    others find it filled (`Store.starting`). A start state whose loading was interrupted is
-    loaded again. With `force` (reset), the start state replaces whatever is there, and what
-    the mock keeps in memory besides the store (caches, the journal) is released.
+    A store that already holds records (a SQLite file from an earlier run) is kept as it is
+    unless `force` is set. Several processes sharing one SQLite file may start at once: the
+    first one fills it, the others find it filled (`Store.starting`); a start state whose
+    loading was interrupted is loaded again. With `force` (reset), what the mock keeps in
+    memory besides the store (caches, the journal, fault rules) goes too. Answers what the
+    mock starts with, in words (for the banner).
     """
     from .fixtures import load_fixtures, read_fixtures, seed_project
 
     with engine.store.starting():
-        if not force and engine.store.has_records() and not engine.store.start_interrupted():
-            return  # persistent state from an earlier run is kept
+        kept = engine.store.count()
+        if not force and kept and not engine.store.start_interrupted():
+            return f"kept {kept} records of an earlier run (POST /__mock__/reset starts over)"
         engine.faults.clear()
         engine.store.clear()
         engine.forget()
         config = engine.config
+        start = "empty"
         with engine.store.loading_start_state():
             if config.fixtures:
                 load_fixtures(engine, read_fixtures(config.fixtures))
+                start = f"fixtures {config.fixtures}"
             elif not config.empty and config.seed is not None:
                 seed_project(engine, config.seed)
+                start = f"seed {config.seed}"
         engine.journal.clear()
     if force:
         release_memory()
+    return f"{start} ({engine.store.count()} records)"
 
 
 def release_memory() -> None:
@@ -168,19 +175,19 @@ def _unprocessable(message: str, extended: list[dict[str, str]] | None = None) -
     return ApiError(422, 1102, f"[0401-1102]: Unprocessable Entity. {message}", extended)
 
 
-def _body(validator: Draft202012Validator) -> dict[str, Any]:
-    """The request's JSON body (none: `{}`), read strictly and checked against `validator`'s schema."""
+def _body(validator: Draft202012Validator, not_json: str | None = None) -> dict[str, Any]:
+    """The request's JSON body, read strictly and checked against `validator`'s schema. No body
+    reads as `{}`, unless `not_json` says what to answer (400) to a body that is not JSON or none."""
     raw = request.get_data()
-    if not raw.strip():
+    if not raw.strip() and not_json is None:
         data: Any = {}
     else:
         try:
             data = strict_json.loads(raw)
         except strict_json.JsonRefused as exc:
             if exc.malformed:
-                raise ApiError(
-                    400, 1102, f"[0401-1102]: Bad Request. The request body is not valid JSON: {exc}"
-                ) from None
+                message = not_json or f"The request body is not valid JSON: {exc}"
+                raise ApiError(400, 1102, f"[0401-1102]: Bad Request. {message}") from None
             raise _unprocessable(str(exc), [{"property": "body" + exc.pointer, "message": str(exc)}]) from None
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
@@ -216,20 +223,23 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/reset")
     def reset() -> Response:
-        """Bring the mock back to its start state (seeded project, fixtures or empty); clock, journal and caches too."""
+        """Back to the start state (seeded, fixtures or empty): records, clock, journal, fault rules and caches."""
         _body(_RESET)
         initialise(engine, force=True)
         return json_response({"status": "reset", "records": engine.store.count()})
 
     @app.get("/__mock__/state")
     def export_state() -> Response:
-        """Export the whole state as JSON (records and counters), for `POST /__mock__/state`."""
+        """Export the whole state (every record and counter of every project) as JSON."""
         return json_response(engine.store.export())
 
     @app.post("/__mock__/state")
     def import_state() -> Response:
-        """Replace the state with one exported before; a state the mock cannot serve is refused and nothing changes."""
-        state = _body(_STATE)
+        """Replace the whole state with one exported by `GET /__mock__/state`.
+
+        A state the mock cannot serve (a record no read can show, a clock out of range) is refused
+        with 422 and nothing changes."""
+        state = _body(_STATE, "State not imported: the body is not JSON (send what GET /__mock__/state answered)")
         clock = next((r[3] for r in state["records"] if tuple(r[:3]) == CLOCK_KEY), None)
         if clock is not None:
             offset = clock.get("offset", 0) if isinstance(clock, dict) else None
@@ -256,7 +266,9 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.get("/__mock__/requests")
     def journal() -> Response:
-        """The journal of recent requests (operation, status, violations); `?violations=1`: only those with some."""
+        """The journal of recent requests: operation matched, status, request and response violations.
+
+        `?violations=1` lists only the requests with violations."""
         entries = engine.journal.entries()
         if request.args.get("violations"):
             entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
@@ -264,19 +276,21 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.delete("/__mock__/requests")
     def clear_journal() -> Response:
-        """Clear the journal."""
+        """Empty the journal."""
         engine.journal.clear()
         return Response(status=204)
 
     @app.get("/__mock__/clock")
     def get_clock() -> Response:
-        """The mock's time and its offset from real time."""
+        """The mock's time (`now`) and its offset from the real time in seconds."""
         clock = engine.clock()
         return json_response({"now": iso(clock.now()), "offset_seconds": clock.offset})
 
     @app.post("/__mock__/clock")
     def move_clock() -> Response:
-        """Move the mock's time: `{"advance": seconds | "P1D"}`, `{"set": ISO date-time}` or `{"reset": true}`."""
+        """Move the mock's time: `{"advance": 86400 | "P1D"}`, `{"set": "2026-12-24T10:00:00Z"}` or `{"reset": true}`.
+
+        Periods, daily resets and expirations follow the moved clock; it stays between 1970 and 2999."""
         data = _body(_CLOCK)
         try:
             if "set" in data:
@@ -295,7 +309,7 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/orders/<int:order_id>")
     def order_status(order_id: int) -> Response:
-        """Set an order's status as the payment system would: `{"status": "paid" | "done" | "canceled" | "expired"}`."""
+        """Set an order's status as the payment system would: `{"status": "paid"}` (or done, canceled, expired)."""
         data = _body(_ORDER)
         project = _project(engine, data.get("project_id"), "body/project_id")
         order = engine.run(project, lambda ctx: _set_status(ctx, order_id, data["status"]))
@@ -303,7 +317,9 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/users/<user>/grant")
     def grant(user: str) -> Response:
-        """Put items or currency into a user's inventory: `{"sku": "gold", "quantity": 500}` (a positive integer)."""
+        """Put items or virtual currency in a user's inventory: `{"sku": "gold", "quantity": 500}`.
+
+        The quantity is a positive integer (default 1)."""
         data = _body(_GRANT)
         project = _project(engine, data.get("project_id"), "body/project_id")
         quantity = data.get("quantity", 1)
@@ -312,13 +328,13 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.get("/__mock__/users/<user>")
     def user_state(user: str) -> Response:
-        """A user's inventory, orders and progress (`?project_id=` for another project than the mock's)."""
+        """A user's inventory, balances and progress (`?project_id=` for another project)."""
         project = _project(engine, request.args.get("project_id"), "query.project_id")
         return json_response(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
 
     @app.post("/__mock__/token")
     def token() -> Response:
-        """A user JWT this mock accepts: `{"user": ..., "attributes": {...}, "ttl": seconds, "email": ...}`."""
+        """Mint a user JWT this mock accepts: `{"user": "player-1", "attributes": {"tier": "gold"}, "ttl": 3600}`."""
         data = _body(_TOKEN)
         user = data.get("user", "user-1")
         jwt = mint_token(

@@ -48,7 +48,7 @@ class MockConfig:
     """Settings of one mock instance (the CLI flags and XSOLLA_MOCK_* variables)."""
 
     project_id: int = 44056
-    merchant_id: int = 1000
+    merchant_id: int = 1000  # Merchant ID accepted in place of the project ID in Basic credentials.
     api_key: str | None = None
     jwt_secret: str | None = None
     seed: int | None = 1
@@ -57,17 +57,17 @@ class MockConfig:
     latency_ms: int = 0  # every API answer delayed by this many ms ...
     latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
-    validate_responses: bool = True
-    journal_size: int = 500
-    catalog_cache_size: int = 256
-    response_cache: bool = True
-    response_cache_size: int = 2048
+    validate_responses: bool = True  # Check every answer against the spec (violations go to the journal).
+    journal_size: int = 500  # Requests kept in the journal (GET /__mock__/requests).
+    catalog_cache_size: int = 256  # Catalog views kept between writes.
+    response_cache: bool = True  # Reuse a GET's answer within the same second while nothing was written.
+    response_cache_size: int = 2048  # Answers kept by the response cache.
     # exposure (toolkit/exposure.py): who may reach the mock, and how much they may send
-    host: str = "127.0.0.1"  # the address the server is bound to: Host check; a control token off loopback
-    allow_hosts: tuple[str, ...] = ()  # more names the Host header may give
-    cors_origins: tuple[str, ...] = ()  # origins besides loopback ones that browsers may call from; "*": any
-    control_token: str | None = None  # required by /__mock__ when set (always set off loopback)
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    host: str = "127.0.0.1"  # The address the server is bound to: the Host check, and a control token off loopback.
+    allow_hosts: tuple[str, ...] = ()  # More names the Host header may give (comma-separated in the environment).
+    cors_origins: tuple[str, ...] = ()  # Origins besides loopback ones whose pages may call the API; "*": any.
+    control_token: str | None = None  # Required by /__mock__ when set (always set off loopback).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # Largest request body; larger ones get 413.
 
     @property
     def auth(self) -> AuthConfig:

@@ -16,27 +16,17 @@ import pytest
 
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.spec import Spec
-from xsolla_contract.toolkit.testing import ContractClient, MockServer, free_port
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, ServerProcess
 from xsolla_contract.toolkit.validation import Validator
 
 pytest_plugins = ["pytester"]
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PROJECT = 44056
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("XSOLLA_CONTRACT_CACHE", str(tmp_path_factory.mktemp("spec-cache")))
-
-
-@pytest.fixture(scope="session")
-def reference() -> Path:
-    """../shared/reference (operation lists, documented errors), beside the repository in CI."""
-    path = SHARED / "reference"
-    if not path.is_dir():
-        pytest.skip("../shared/reference is not beside the repository")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -82,48 +72,16 @@ def app_api(mock_app, validator: Validator) -> ContractClient:
 
 
 @contextmanager
-def running_cli(command: str, *args: str, port: int | None = None, ready: str = "/__mock__/clock") -> Iterator[str]:
-    """`xsolla-contract COMMAND ARGS --port P` in a process of its own; yields its URL once it answers
-    `ready`, and stops it (SIGTERM) at the end."""
-    import signal
-    import subprocess
+def running_cli(command: str, *args: str) -> Iterator[str]:
+    """`xsolla-contract COMMAND ARGS --port 0` in a process of its own; yields its root URL once its
+    banner is out, and stops it (SIGTERM) at the end."""
     import sys
-    import time
 
-    import requests
-
-    port = port or free_port()
     executable = str(Path(sys.executable).parent / "xsolla-contract")
-    process = subprocess.Popen(
-        [executable, command, *args, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"xsolla-contract {command} exited: {process.stdout.read()}")
-            try:
-                requests.get(url + ready, timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        process.stdout.close()
+    ready = (lambda line: "/__mock__/" in line) if command == "mock" else None
+    with ServerProcess([executable, command, *args, "--port", "0"], ready=ready) as server:
+        assert server.url is not None
+        yield server.url.removesuffix("/api")
 
 
 @pytest.fixture(scope="session")

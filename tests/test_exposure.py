@@ -287,11 +287,12 @@ def test_the_banner_prints_the_control_token_off_loopback(monkeypatch: pytest.Mo
 
     served: dict = {}
 
-    def banner_only(app, host, port, serving, ident, banner) -> None:
+    def listen_nowhere(app, what, host, port, serving, ident):
         served.update(app=app, serving=serving)
-        banner(f"http://{host}:{port}")
+        return type("Unbound", (), {"effective_port": 8080})()
 
-    monkeypatch.setattr(cli, "_serve", banner_only)
+    monkeypatch.setattr(cli, "_listen", listen_nowhere)
+    monkeypatch.setattr(cli, "_run", lambda server: None)
     out = _cli(["mock", "--host", "0.0.0.0", "--empty", "--max-body", "5000", "--connection-limit", "1500"])
     token = next(line.split("control token: ")[1].split()[0] for line in out.splitlines() if "control token:" in line)
     client = ContractClient(Validator(Spec.from_path()), app=served["app"], check=False)

@@ -62,12 +62,42 @@ def spec_check(path: str | None, lenient: bool) -> None:
 @spec.command("bundle")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Source spec (default: bundled).")
-def spec_bundle(out: str, spec_path: str | None) -> None:
-    """Write the resolved spec as one self-contained file (.json, or .yaml/.yml)."""
-    from .spec import bundle_to
+@click.option(
+    "--dereference",
+    is_flag=True,
+    help="Replace every $ref by its target (one large document without components) instead of "
+    "keeping named components with internal $refs.",
+)
+def spec_bundle(out: str, spec_path: str | None, dereference: bool) -> None:
+    """Write the spec as one file for other tools (Prism, Redoc, code generators).
 
-    written = bundle_to(_load(spec_path), out)
-    click.echo(f"wrote {written} ({written.stat().st_size // 1024} KiB)")
+    By default the file keeps the spec's named components (schemas, responses,
+    parameters) and every $ref points inside the file. OUT's extension picks the
+    format: .json, .yaml or .yml.
+    """
+    from pathlib import Path
+
+    from .bundle import FORMATS, bundle, write_document
+
+    fmt = FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise click.BadParameter(f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT")
+    if dereference:
+        loaded = _load(spec_path)
+        document, what = loaded.document, f"{len(loaded.operations)} operations, every $ref replaced by its target"
+    else:
+        from .spec import BUNDLED_SPEC
+
+        try:
+            document, stats = bundle(spec_path or BUNDLED_SPEC)
+        except ContractError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        what = f"{stats.describe()}, internal $refs only"
+    written = write_document(document, out)
+    size = written.stat().st_size
+    shown = f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KiB"
+    click.echo(f"wrote {written} ({fmt.upper()}, {shown}): {what}")
 
 
 @spec.command("info")
@@ -201,24 +231,6 @@ def _system_allocator(command: str) -> None:
         pass  # serve as we are
 
 
-def _serve(app, host: str, port: int, serving: dict, ident: str, banner) -> None:
-    """Serve `app` with waitress until SIGTERM or Ctrl-C; `banner(url)` prints what to use."""
-    import signal
-
-    from .serving import create_server
-
-    try:
-        server = create_server(app, host=host, port=port, ident=ident, **serving)
-    except (OSError, ValueError) as exc:
-        click.echo(f"cannot serve on {host}:{port}: {exc}", err=True)
-        sys.exit(1)
-    bound_port = getattr(server, "effective_port", port)
-    shown = f"[{host}]" if ":" in host else host
-    banner(f"http://{shown}:{bound_port}")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.run()
-
-
 def _control_token_lines(token: str | None) -> list[str]:
     if not token:
         return []
@@ -226,12 +238,28 @@ def _control_token_lines(token: str | None) -> list[str]:
 
 
 @main.command("mock")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every address).")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free port).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="XSOLLA_MOCK_HOST",
+    help="Address to listen on (loopback by default).",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=int,
+    envvar="XSOLLA_MOCK_PORT",
+    help="Port to listen on (0: any free port).",
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated project.")
 @click.option("--state", default="memory", show_default=True, help="memory, or sqlite:PATH to persist state.")
 @click.option(
-    "--fixtures", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON catalog and promotions to load."
+    "--fixtures",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML/JSON file of your own catalog and promotions, loaded instead of the seeded store "
+    "(format: docs/fixtures.md; example: examples/fixtures/store.yaml).",
 )
 @click.option("--empty", is_flag=True, help="Start with no data at all.")
 @click.option(
@@ -298,24 +326,24 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
-
-    def banner(root: str) -> None:
-        base = f"{root}/api"
-        basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
-        token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
-        click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
-        click.echo(
-            f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}"
-        )
-        click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
-        click.echo(f"  user:   Authorization: Bearer {token}")
-        if api_key is None:
-            click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-        click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage)")
-        for line in _control_token_lines(config.control_token):
-            click.echo(line)
-
-    _serve(app, host, port, serving, "xsolla-contract-mock", banner)
+    server = _listen(app, "mock", host, port, serving, "xsolla-contract-mock")
+    port = getattr(server, "effective_port", port)
+    base = f"{_root(host, port)}/api"
+    basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
+    token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
+    click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
+    click.echo(f"  state: {state}; data: {app.config['START_STATE']}")
+    click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
+    click.echo(f"  user:   Authorization: Bearer {token}")
+    if api_key is None:
+        click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
+    click.echo(
+        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
+        "(reset, state, requests, clock, orders, token, faults, coverage)"
+    )
+    for line in _control_token_lines(config.control_token):
+        click.echo(line)
+    _run(server)
 
 
 @main.command("coverage")
@@ -402,7 +430,7 @@ def _latency(value: str) -> tuple[int, int]:
 @click.option("--attr", "attrs", multiple=True, help="User attribute key=value (repeatable).")
 @click.option("--ttl", default=30 * 24 * 3600, show_default=True, type=int, help="Lifetime in seconds.")
 @click.option("--jwt-secret", default=None, help="Sign with this secret (the mock's --jwt-secret).")
-@click.option("--email", default=None)
+@click.option("--email", default=None, help="E-mail claim of the token (default: USER@example.com).")
 def token_cmd(
     user: str, project: int | None, attrs: tuple[str, ...], ttl: int, jwt_secret: str | None, email: str | None
 ) -> None:
@@ -433,7 +461,7 @@ def token_cmd(
 @click.option("--operation", "operations", multiple=True, help="Only this operationId (repeatable).")
 @click.option("--max-examples", default=10, show_default=True, type=int, help="Cases per operation and phase.")
 @click.option("--seed", type=int, help="Seed for reproducible runs.")
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Operations tested in parallel.")
 @click.option("--stateful", is_flag=True, help="Also run stateful sequences through the spec's links.")
 @click.option("--negative", is_flag=True, help="Also generate invalid data (must be rejected).")
 @click.option("--read-only", is_flag=True, help="Only GET operations (safe for a shared sandbox).")
@@ -515,7 +543,9 @@ def fuzz_cmd(
 @click.argument("traffic", type=click.Path(exists=True, dir_okay=False))
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format."
+)
 @click.option("--all-entries", is_flag=True, help="Also check entries whose path is not /v2/... or /v3/...")
 def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fmt: str, all_entries: bool) -> None:
     """Validate every request/response pair of a HAR file. Exit 1 on any violation."""
@@ -550,8 +580,8 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 
 @main.command("proxy")
 @click.option("--upstream", required=True, help="Base URL to forward to, e.g. https://store.xsolla.com/api")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0: every address).")
-@click.option("--port", default=8081, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on (0: any free port).")
 @click.option("--strict", is_flag=True, help="Answer requests that break the contract with 422 instead of forwarding.")
 @click.option(
     "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
@@ -595,17 +625,53 @@ def proxy_cmd(
         keep_secrets=har_keep_secrets,
         policy=policy,
     )
-
-    def banner(root: str) -> None:
-        mode = " (strict)" if strict else ""
-        click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
-        for line in _control_token_lines(policy.control_token):
-            click.echo(line)
-
-    try:  # SIGTERM exits through here too: the HAR file is flushed on a polite stop
-        _serve(proxy, host, port, serving, "xsolla-contract-proxy", banner)
+    server = _listen(proxy, "proxy", host, port, serving, "xsolla-contract-proxy")
+    root = _root(host, getattr(server, "effective_port", port))
+    mode = " (strict)" if strict else ""
+    click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
+    for line in _control_token_lines(policy.control_token):
+        click.echo(line)
+    try:
+        _run(server)  # a polite stop (SIGTERM) flushes the HAR file too
     finally:
         proxy.flush()
+
+
+# ---------------------------------------------------------------- serving
+
+
+def _listen(app, what: str, host: str, port: int, serving: dict, ident: str):
+    """A server bound to host:port (`serving.create_server`: waitress with our connection handling and
+    errors in the API's format), or one clear line and exit 1 when it cannot listen there.
+
+    SIGTERM stops the server cleanly (exit 0) from here on."""
+    import errno
+    import signal
+
+    from .serving import create_server
+
+    try:
+        server = create_server(app, host=host, port=port, ident=ident, **serving)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is already in use (another {what} still running?); choose another with --port"
+        elif exc.errno == errno.EACCES:
+            reason = f"no permission to use port {port}; choose one above 1023 with --port"
+        else:
+            reason = exc.strerror or str(exc)
+        click.echo(f"xsolla-contract {what}: cannot listen on {host}:{port}: {reason}", err=True)
+        sys.exit(1)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a polite stop, from the banner on
+    return server
+
+
+def _root(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _run(server) -> None:
+    """Serve until Ctrl-C or SIGTERM."""
+    server.run()
 
 
 if __name__ == "__main__":  # pragma: no cover
