@@ -22,10 +22,17 @@ import math
 import re
 from typing import Any
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; the standard library does the same, slower
+    orjson = None  # type: ignore[assignment]
+
 MAX_DEPTH = 64  # no request of the API nests deeper than a dozen levels
 NUMBER_LIMIT = 2**63  # |n| < 2^63: the range of a 64-bit integer, more than any field means
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_EXPONENT = re.compile(rb"[0-9][eE]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -55,7 +62,24 @@ def _constant(name: str) -> Any:
 
 
 def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse a request body strictly (see the module's docstring); `JsonRefused` says why not."""
+    """Parse a request body strictly (see the module's docstring); `JsonRefused` says why not.
+
+    orjson reads the body when it can say everything needed (it refuses NaN, infinities and
+    lone surrogates itself; numbers of 19 digits or more, which it would read as floats, go
+    the slow way); otherwise, and to say what is wrong, the standard library reads it.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if orjson is not None and not _LONG_NUMBER.search(raw):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the slow way says precisely what is wrong
+        else:
+            if raw.count(b"[") + raw.count(b"{") > max_depth:
+                _check_depth(value, max_depth)
+            if _EXPONENT.search(raw):  # only an exponent makes a short float too large
+                _find_refused(value)
+            return value
     out_of_range: list[str] = []
 
     def number(text: str, convert: Any) -> Any:
@@ -79,7 +103,6 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonRefused(f"the body is nested deeper than {max_depth} levels") from None
     except (ValueError, UnicodeError) as exc:  # JSONDecodeError is a ValueError
         raise JsonRefused(f"not valid JSON: {exc}") from None
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     suspect = _SURROGATE.search(data) if isinstance(data, str) else _SURROGATE_ESCAPE.search(raw)
     if raw.count(b"[") + raw.count(b"{") > max_depth:
         _check_depth(value, max_depth)
@@ -114,9 +137,10 @@ def _find_refused(value: Any) -> None:
                 stack.append((item, (*path, key)))
         elif isinstance(node, list):
             stack.extend((item, (*path, str(index))) for index, item in enumerate(node))
-        elif isinstance(node, _OutOfRange):
+        elif isinstance(node, _OutOfRange) or (isinstance(node, float) and not abs(node) < NUMBER_LIMIT):
+            text = node.text if isinstance(node, _OutOfRange) else repr(node)
             raise JsonRefused(
-                f"{_short(node.text)} is out of range (numbers must lie between -2^63 and 2^63)",
+                f"{_short(text)} is out of range (numbers must lie between -2^63 and 2^63)",
                 malformed=False,
                 pointer=_pointer(path),
             )
