@@ -205,11 +205,11 @@ def test_large_requests_are_read_and_validated_outside_the_store_lock(spec: Spec
         if taken:
             engine.store._lock.release()
 
-    def watched(request):
+    def watched(request, **options):
         thread = threading.Thread(target=probe)
         thread.start()
         thread.join()
-        return validate(request)
+        return validate(request, **options)
 
     engine.validator.validate_request = watched
     items = [{"sku": "gold_100", "quantity": 1}] * 25_000  # close to the 1 MiB limit

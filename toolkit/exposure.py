@@ -24,7 +24,7 @@ request, what such a request may do; every refusal is an error body in the API's
   token when one is set).
 - **Size**: a body larger than `max_body_bytes` (default 1 MiB) is refused with 413 before the
   application reads it.
-- **Methods and targets**: CONNECT and TRACE get 405; a path with control characters 400.
+- **Methods and targets**: CONNECT and TRACE get 405; a request target that is not a path 400.
 """
 
 from __future__ import annotations
@@ -215,13 +215,8 @@ class Exposure:
                 f"Method is not allowed. {method} is not served here",
                 [("Allow", _ALLOWED_METHODS)],
             )
-        if not path.startswith("/") or any(ord(c) < 0x20 or c == "\x7f" for c in path):
-            return error_response(
-                start_response,
-                400,
-                0,
-                "[0401-0000]: Bad Request. The request path must be a path without control characters",
-            )
+        if not path.startswith("/"):  # e.g. CONNECT's host:port, or a target the server did not make a path
+            return error_response(start_response, 400, 0, "[0401-0000]: Bad Request. The request target is not a path")
         host = environ.get("HTTP_HOST")
         if not policy.host_allowed(host):
             name = split_host(host or "")[0]
