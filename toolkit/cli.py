@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -78,9 +81,7 @@ def spec_bundle(out: str, spec_path: str | None, dereference: bool) -> None:
 
     fmt = FORMATS.get(Path(out).suffix.lower())
     if fmt is None:
-        raise click.BadParameter(
-            f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT"
-        )
+        raise click.BadParameter(f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT")
     if dereference:
         loaded = _load(spec_path)
         document, what = loaded.document, f"{len(loaded.operations)} operations, every $ref replaced by its target"
@@ -148,6 +149,94 @@ def coverage_table(loaded) -> str:
 # ------------------------------------------------------------------------ mock
 
 
+def _positive(flag: str, default: int, help_text: str, name: str | None = None):
+    names = [flag, name] if name else [flag]
+    return click.option(*names, default=default, show_default=True, type=click.IntRange(min=1), help=help_text)
+
+
+def _exposure_options(fn):
+    """Options the mock and the proxy share: who may reach them, how much they take, how they serve.
+    The command gets them as `exposure` (allow_hosts, cors_origins, control_token, max_body_bytes)
+    and `serving` (the arguments of `serving.create_server`)."""
+    from .exposure import DEFAULT_MAX_BODY_BYTES
+    from .serving import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREADS
+
+    options = [
+        click.option(
+            "--allow-host",
+            "allow_hosts",
+            multiple=True,
+            help="Also accept this name in the Host header (repeatable; '.example.com' for a domain and its "
+            "subdomains, '*' for any). By default only names of the address the server is bound to.",
+        ),
+        click.option(
+            "--cors-origin",
+            "cors_origins",
+            multiple=True,
+            help="Let browser pages from this origin call the API (repeatable, e.g. http://192.168.1.20:5173); "
+            "loopback origins always may. '*': any origin, without credentials.",
+        ),
+        click.option(
+            "--control-token",
+            default=None,
+            help="Require 'Authorization: Bearer TOKEN' on the control endpoints. Bound to a non-loopback "
+            "address, a token is generated (and printed) when none is given.",
+        ),
+        _positive(
+            "--max-body",
+            DEFAULT_MAX_BODY_BYTES,
+            "Largest request body in bytes; larger ones get 413.",
+            "max_body_bytes",
+        ),
+        _positive(
+            "--connection-limit",
+            DEFAULT_CONNECTION_LIMIT,
+            "Open connections at most; at the limit, the connections idle the longest are closed.",
+        ),
+        _positive("--idle-timeout", DEFAULT_IDLE_TIMEOUT, "Close keep-alive connections idle for this many seconds."),
+        _positive("--threads", DEFAULT_THREADS, "Worker threads."),
+    ]
+    names = ("allow_hosts", "cors_origins", "control_token", "max_body_bytes", "connection_limit", "idle_timeout")
+
+    @functools.wraps(fn)
+    def packed(**kwargs):
+        exposure = {name: kwargs.pop(name) for name in names}
+        serving = {"threads": kwargs.pop("threads")}
+        serving.update({n: exposure.pop(n) for n in ("connection_limit", "idle_timeout")})
+        serving["max_body_bytes"] = exposure["max_body_bytes"]
+        return fn(exposure=exposure, serving=serving, **kwargs)
+
+    for option in reversed(options):
+        packed = option(packed)
+    return packed
+
+
+def _system_allocator(command: str) -> None:
+    """Start this command again, once, with Python's allocator switched to the C library's.
+
+    A long-running mock gives the memory of a reset back to the system only so: Python's own
+    allocator keeps a whole 1 MiB arena for any object still alive in it, while freed pages of
+    the C allocator go back with `malloc_trim` (what a reset calls). Skipped when PYTHONMALLOC
+    is set, and when the command does not run as its own process (e.g. in a test runner).
+    """
+    if os.environ.get("PYTHONMALLOC") or sys.argv[1:2] != [command]:
+        return
+    if Path(sys.argv[0]).name not in ("xsolla-contract", "cli.py"):
+        return
+    env = {**os.environ, "PYTHONMALLOC": "malloc"}
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # fewer per-thread heaps to fragment
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "xsolla_contract.toolkit.cli", *sys.argv[1:]], env)
+    except OSError:
+        pass  # serve as we are
+
+
+def _control_token_lines(token: str | None) -> list[str]:
+    if not token:
+        return []
+    return [f"  control token: {token}   (send 'Authorization: Bearer <token>' to the control endpoints)"]
+
+
 @main.command("mock")
 @click.option(
     "--host",
@@ -189,8 +278,13 @@ def coverage_table(loaded) -> str:
     help="Delay every API answer: milliseconds (300) or a random delay in a range (50-200). "
     "Per operation: fault rules (POST /__mock__/faults).",
 )
-@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer cross-origin browser requests.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
+@click.option(
+    "--cors/--no-cors",
+    default=True,
+    show_default=True,
+    help="Answer browser pages of other origins (loopback ones and --cors-origin); --no-cors: none.",
+)
+@_exposure_options
 def mock_cmd(
     host: str,
     port: int,
@@ -204,11 +298,13 @@ def mock_cmd(
     jwt_secret: str | None,
     latency_ms: tuple[int, int],
     cors: bool,
-    threads: int,
+    exposure: dict,
+    serving: dict,
 ) -> None:
     """Serve the stateful mock of both APIs."""
     import base64
 
+    _system_allocator("mock")
     from ..mocks import MockConfig, create_app, mint_token
 
     config = MockConfig(
@@ -221,6 +317,8 @@ def mock_cmd(
         latency_ms=latency_ms[0],
         latency_max_ms=latency_ms[1],
         cors=cors,
+        host=host,
+        **exposure,
     )
     spec_obj = _load(spec_path)
     try:
@@ -228,9 +326,9 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
-    server = _listen(app, "mock", host, port, threads, "xsolla-contract-mock")
+    server = _listen(app, "mock", host, port, serving, "xsolla-contract-mock")
     port = getattr(server, "effective_port", port)
-    base = f"http://{host}:{port}/api"
+    base = f"{_root(host, port)}/api"
     basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
     token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
     click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
@@ -239,9 +337,13 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    root = base.rsplit("/api", 1)[0]
-    click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage)")
-    click.echo(f"  pages:   {root}/__mock__/  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
+    click.echo(
+        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
+        "(reset, state, requests, clock, orders, token, faults, coverage)"
+    )
+    click.echo(f"  pages:   {base.rsplit('/api', 1)[0]}/__mock__/  (dashboard); {base.rsplit('/api', 1)[0]}/paystation4/?token=TOKEN  (payment page)")
+    for line in _control_token_lines(config.control_token):
+        click.echo(line)
     _run(server)
 
 
@@ -268,6 +370,11 @@ def mock_cmd(
     type=float,
     help="Exit 1 when fewer than PCT percent of their documented statuses were answered.",
 )
+@click.option(
+    "--control-token",
+    envvar="XSOLLA_MOCK_CONTROL_TOKEN",
+    help="The mock's control token, when it has one (bound off loopback); env XSOLLA_MOCK_CONTROL_TOKEN.",
+)
 def coverage_cmd(
     url: str,
     scope: str | None,
@@ -275,6 +382,7 @@ def coverage_cmd(
     markdown_path: str | None,
     minimum: float | None,
     min_responses: float | None,
+    control_token: str | None,
 ) -> None:
     """What the calls to a running mock exercised: per operation, the documented statuses
     answered and missing (the mock's GET /__mock__/coverage). Exit 1 below a minimum."""
@@ -286,7 +394,12 @@ def coverage_cmd(
 
     base = url.rstrip("/").removesuffix("/api")
     try:
-        answer = requests.get(f"{base}/__mock__/coverage", params={"scope": scope} if scope else None, timeout=60)
+        answer = requests.get(
+            f"{base}/__mock__/coverage",
+            params={"scope": scope} if scope else None,
+            headers={"Authorization": f"Bearer {control_token}"} if control_token else None,
+            timeout=60,
+        )
         data = answer.json()
     except (requests.RequestException, ValueError) as exc:
         click.echo(f"coverage: no mock answers at {base}: {exc}", err=True)
@@ -474,22 +587,51 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 @click.option(
     "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
 )
+@click.option(
+    "--har-keep-secrets",
+    is_flag=True,
+    help="Keep credentials (Authorization, cookies, API keys, payment tokens) in the HAR file; redacted by default.",
+)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
+@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer browser pages of other origins.")
+@_exposure_options
 def proxy_cmd(
-    upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None, threads: int
+    upstream: str,
+    host: str,
+    port: int,
+    strict: bool,
+    har_path: str | None,
+    har_keep_secrets: bool,
+    spec_path: str | None,
+    cors: bool,
+    exposure: dict,
+    serving: dict,
 ) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
-    from .proxy import ValidatingProxy
+    _system_allocator("proxy")
+    from .exposure import ExposurePolicy
+    from .proxy import CONTROL_PREFIX, ValidatingProxy
     from .validation import Validator
 
-    proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
-    server = _listen(proxy, "proxy", host, port, threads, "xsolla-contract-proxy")
-    port = getattr(server, "effective_port", port)
-    click.echo(
-        f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
-        f"report: http://{host}:{port}/__proxy__/report"
+    try:
+        policy = ExposurePolicy(bind_host=host, cors=cors, control_prefixes=(CONTROL_PREFIX,), **exposure)
+        policy = policy.with_control_token()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    proxy = ValidatingProxy(
+        Validator(_load(spec_path)),
+        upstream,
+        strict=strict,
+        har_path=har_path,
+        keep_secrets=har_keep_secrets,
+        policy=policy,
     )
+    server = _listen(proxy, "proxy", host, port, serving, "xsolla-contract-proxy")
+    root = _root(host, getattr(server, "effective_port", port))
+    mode = " (strict)" if strict else ""
+    click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
+    for line in _control_token_lines(policy.control_token):
+        click.echo(line)
     try:
         _run(server)  # a polite stop (SIGTERM) flushes the HAR file too
     finally:
@@ -499,17 +641,18 @@ def proxy_cmd(
 # ---------------------------------------------------------------- serving
 
 
-def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
-    """A waitress server bound to host:port, or one clear line and exit 1 when it cannot listen there.
+def _listen(app, what: str, host: str, port: int, serving: dict, ident: str):
+    """A server bound to host:port (`serving.create_server`: waitress with our connection handling and
+    errors in the API's format), or one clear line and exit 1 when it cannot listen there.
 
     SIGTERM stops the server cleanly (exit 0) from here on."""
     import errno
     import signal
 
-    from waitress.server import create_server
+    from .serving import create_server
 
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident=ident)
+        server = create_server(app, host=host, port=port, ident=ident, **serving)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             reason = f"port {port} is already in use (another {what} still running?); choose another with --port"
@@ -521,6 +664,10 @@ def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
         sys.exit(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a polite stop, from the banner on
     return server
+
+
+def _root(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _run(server) -> None:

@@ -234,7 +234,7 @@ def test_the_page_may_be_framed_and_keeps_the_token_out_of_referers(api: Contrac
     assert (
         "X-Frame-Options" not in answer.headers and "frame-ancestors" not in answer.headers["Content-Security-Policy"]
     )
-    assert answer.headers["Referrer-Policy"] == "no-referrer" and answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Referrer-Policy"] == "same-origin" and answer.headers["Cache-Control"] == "no-store"
     assert "script-src" not in answer.headers["Content-Security-Policy"]  # default-src 'none': no script runs
 
 
