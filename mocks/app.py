@@ -50,6 +50,8 @@ def config_from_env(base: MockConfig | None = None) -> MockConfig:
             value: Any = raw.lower() in ("1", "true", "yes", "on")
         elif isinstance(current, int) and not isinstance(current, bool):
             value = int(raw)
+        elif isinstance(current, float):
+            value = float(raw)
         else:
             value = raw
         setattr(config, name, value)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
-from . import domain
+from . import domain, payments, webhook_control
 from .auth import mint_token
 from .clock import iso, parse_datetime
 from .engine import ApiError, Engine
@@ -120,7 +120,7 @@ def register(app: Flask, engine: Engine) -> None:
             )
         project = int(data.get("project_id") or engine.config.project_id)
         try:
-            order = engine.run(project, lambda ctx: _set_status(ctx, order_id, status))
+            order = payments.set_status(engine, project, order_id, status)
         except ApiError as exc:
             return json_response(exc.body(), exc.status)
         return json_response({"order_id": order_id, "status": order["status"]})
@@ -154,9 +154,6 @@ def register(app: Flask, engine: Engine) -> None:
         )
         return json_response({"token": jwt, "user": user})
 
+    webhook_control.register(app, engine)
 
-def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
-    order = ctx.get("order", order_id)
-    if order is None:
-        ctx.fail(404, 9001, "[0401-9001]: Order not found")
-    return domain.set_order_status(ctx, order, status)
+

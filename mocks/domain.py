@@ -559,12 +559,19 @@ def create_order(
 
 def set_order_status(ctx: Ctx, order: dict[str, Any], status: str) -> dict[str, Any]:
     """Move an order; the first move to paid/done delivers it (items, limits, value points, chains)."""
-    order["status"] = status
+    previous, order["status"] = order["status"], status
     if status in ("paid", "done") and not order.get("fulfilled"):
         order["fulfilled"] = True
         fulfil(ctx, order)
+    for observer in ON_STATUS:
+        observer(ctx, order, previous)
     ctx.put("order", order["order_id"], order)
     return order
+
+
+# Called with (ctx, order, previous status) on every status change, before the order is saved
+# (observers may annotate it); the webhooks register here.
+ON_STATUS: list[Any] = []
 
 
 # Called with (ctx, order) after an order is delivered; chain hooks register here.

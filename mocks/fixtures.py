@@ -14,6 +14,8 @@ section, in the order they are loaded:
     filter_rules:      [ ... ]    reward_chains / daily_chains / offer_chains: [ {..., _active: true} ]
     upsell:            {type: fixed_list, items: [...], _active: true}
     balances:          {user-1: {gold: 500}}
+    webhooks:          {url: http://127.0.0.1:9100/xsolla/webhook, secret_env: GAME_WEBHOOK_SECRET,
+                        mode: combined, user_validation: false}   # `secret:` works too (kept in memory)
 
 Every body goes through the same operation a client would call (validated against
 the spec), so fixtures and API-created data are indistinguishable. Keys starting
@@ -79,11 +81,11 @@ def read_fixtures(path: str | Path) -> dict[str, Any]:
     data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     if not isinstance(data, Mapping):
         raise FixtureError(f"{path}: a fixtures file is a mapping of sections (groups, virtual_items, ...)")
-    unknown = set(data) - {s for s, _ in SECTIONS} - {"project_id", "balances"}
+    unknown = set(data) - {s for s, _ in SECTIONS} - {"project_id", "balances", "webhooks"}
     if unknown:
         raise FixtureError(
             f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(s for s, _ in SECTIONS)}, balances, project_id"
+            f"known: {', '.join(s for s, _ in SECTIONS)}, balances, webhooks, project_id"
         )
     return dict(data)
 
@@ -198,6 +200,13 @@ class _Loader:
 def load_fixtures(engine: Engine, data: Mapping[str, Any]) -> None:
     """Load a fixtures structure (see the module docstring) through the API's own operations."""
     loader = _Loader(engine, int(data.get("project_id") or engine.config.project_id))
+    if data.get("webhooks") is not None:
+        from .webhooks import configure_from_fixtures
+
+        try:
+            configure_from_fixtures(engine, loader.project, data["webhooks"])
+        except ValueError as exc:
+            raise FixtureError(f"webhooks: {exc}") from None
     if "upsell" in data:  # upsell's admin calls authenticate users, not API keys
         data = dict(data)
         upsell = data.pop("upsell")

@@ -6,6 +6,10 @@ Fixtures:
                       .url, .admin_auth, .user_token(user, **attrs), .load(fixtures), .requests, .clock
     xsolla_app        an in-process Flask test client of a fresh mock
     xsolla_validator  validates a requests/httpx response: .validate(r), .assert_valid(r)
+    xsolla_webhooks   a webhook receiver on 127.0.0.1 the mock delivers to (per test): .url, .received,
+                      .wait_for(n, event=...), .answer_with(500, 204), .configure(mode=..., user_validation=...)
+    xsolla_webhook_app     override to return your WSGI webhook handler; the receiver serves it
+    xsolla_webhook_secret  override to choose the secret the mock signs with
 
 Marker:
     @pytest.mark.xsolla_contract   every HTTP exchange the test makes through requests or
@@ -139,12 +143,27 @@ class MockHandle:
         return _Clock(self._need_mock("the clock"))
 
     def set_order_status(self, order_id: int, status: str) -> None:
+        """Move an order; a new order's move to paid/done is a payment (user validation, webhooks)."""
         from ..mocks import domain
-        from ..mocks.control import _set_status
+        from ..mocks.payments import set_status
 
         engine = self._need_mock("changing order status")
         assert status in domain.ORDER_STATUSES, status
-        engine.run(self.project_id, lambda ctx: _set_status(ctx, order_id, status))
+        set_status(engine, self.project_id, order_id, status)
+
+    def pay(self, order_id: int, action: str = "pay", **details: Any) -> Any:
+        """Play the payment side (`mocks.payments.settle`): pay, decline, cancel, refund, partial_refund."""
+        from ..mocks.payments import settle
+
+        return settle(self._need_mock("the payment side"), self.project_id, order_id, action, **details)
+
+    @property
+    def webhooks(self) -> list[dict[str, Any]]:
+        """What the mock delivered: every attempt (event, body, answer, time, attempt), oldest first,
+        once those due now were attempted."""
+        engine = self._need_mock("the webhook journal")
+        engine.webhooks.settle()
+        return engine.webhooks.journal()["webhooks"]
 
 
 @pytest.fixture(scope="session")
@@ -188,6 +207,69 @@ def xsolla_app(xsolla_spec) -> Any:
     from ..mocks import MockConfig, create_app
 
     return create_app(xsolla_spec, config=MockConfig(seed=1)).test_client()
+
+
+@pytest.fixture
+def xsolla_webhook_secret() -> str:
+    """The secret the mock signs webhooks with in `xsolla_webhooks` (override to use your own)."""
+    return os.environ.get("XSOLLA_WEBHOOK_SECRET") or "xsolla-contract-test-secret"
+
+
+@pytest.fixture
+def xsolla_webhook_app() -> Any:
+    """Your webhook handler as a WSGI app (Flask, Django's WSGIHandler, ...); None: a well-behaved stand-in."""
+    return None
+
+
+class WebhookHandle:
+    """What `xsolla_webhooks` gives a test: the receiver the mock delivers to, and its settings."""
+
+    def __init__(self, receiver: Any, mock: MockHandle, secret: str):
+        self.receiver, self.mock, self.secret = receiver, mock, secret
+
+    @property
+    def url(self) -> str:
+        return self.receiver.url
+
+    @property
+    def received(self) -> list[Any]:
+        return self.receiver.received
+
+    def events(self) -> list[str | None]:
+        return self.receiver.events()
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0, event: str | None = None) -> list[Any]:
+        """Wait until `count` notifications (of `event`) arrived at the receiver."""
+        return self.receiver.wait_for(count, timeout, event)
+
+    def answer_with(self, *statuses: Any) -> None:
+        """Queue the stand-in's next answers (a status, or (status, JSON body)); 204 afterwards."""
+        self.receiver.answer_with(*statuses)
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change the project's webhook settings: mode ("combined"/"separate"), user_validation, url, secret."""
+        engine = self.mock.engine
+        return engine.webhooks.configure(self.mock.project_id, **settings).view(self.mock.project_id)
+
+
+@pytest.fixture
+def xsolla_webhooks(xsolla_mock: MockHandle, xsolla_webhook_app: Any, xsolla_webhook_secret: str):
+    """A receiver on a free port of 127.0.0.1 (serving `xsolla_webhook_app` when given); the mock's
+    project sends its webhooks there, signed with `xsolla_webhook_secret`."""
+    from .webhooks import WebhookReceiver
+
+    engine = xsolla_mock._need_mock("webhooks from the mock")
+    with WebhookReceiver(xsolla_webhook_secret, xsolla_webhook_app) as receiver:
+        engine.webhooks.configure(
+            xsolla_mock.project_id,
+            url=receiver.url,
+            secret=xsolla_webhook_secret,
+            mode="combined",
+            user_validation=False,
+        )
+        yield WebhookHandle(receiver, xsolla_mock, xsolla_webhook_secret)
+        engine.webhooks.settle(timeout=5)
+    receiver.raise_errors()
 
 
 class ResponseValidator:

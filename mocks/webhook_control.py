@@ -1,0 +1,136 @@
+"""Control endpoints of the mock's webhooks and of the payment side (registered by `control.register`).
+
+GET    /__mock__/webhooks                    every delivery attempt (event, body, answer, time, attempt)
+                                             and the deliveries still waiting; ?event= ?order_id=
+                                             ?project_id= filter, ?settle=true first waits for those due
+DELETE /__mock__/webhooks                    forget every delivery
+GET    /__mock__/webhooks/settings           a project's webhook settings (?project_id=)
+PUT    /__mock__/webhooks/settings           {"url", "secret", "mode", "user_validation", "project_id"}
+POST   /__mock__/orders/<id>/payment         {"action": "pay" | "decline" | "cancel" | "refund" |
+                                             "partial_refund", "amount", "code", "reason"}
+GET    /__mock__/orders/<id>/webhooks/<event>  the body the mock would send about the order (?mode=)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+
+from . import notifications
+from .engine import ApiError, Engine
+from .payments import settle
+from .webhooks import MODES, attach
+
+
+def register(app: Flask, engine: Engine) -> None:
+    from .app import json_response
+
+    service = attach(engine)
+
+    def fail(status: int, message: str) -> Response:
+        return json_response(ApiError(status, 1102, f"[0401-1102]: Unprocessable Entity. {message}").body(), status)
+
+    def project_of(data: Any = None) -> int:
+        raw = (data or {}).get("project_id") if isinstance(data, dict) else None
+        raw = raw or request.args.get("project_id") or engine.config.project_id
+        if isinstance(raw, bool) or not str(raw).isdigit():
+            raise ValueError(f"project_id must be a positive integer, got {raw!r}")
+        return int(raw)
+
+    @app.get("/__mock__/webhooks")
+    def webhook_journal() -> Response:
+        """List the webhook deliveries: every attempt with its answer, and those still waiting."""
+        try:
+            order_id = request.args.get("order_id")
+            order = int(order_id) if order_id else None
+            project = int(request.args["project_id"]) if request.args.get("project_id") else None
+        except ValueError:
+            return fail(422, "order_id and project_id must be integers")
+        if request.args.get("settle", "").lower() in ("1", "true", "yes"):
+            service.settle()
+        return json_response(service.journal(event=request.args.get("event"), order_id=order, project_id=project))
+
+    @app.delete("/__mock__/webhooks")
+    def clear_webhooks() -> Response:
+        """Forget every webhook delivery, pending ones included."""
+        service.clear()
+        return Response(status=204)
+
+    @app.get("/__mock__/webhooks/settings")
+    def webhook_settings() -> Response:
+        """Show a project's webhook settings (the secret only as set or not)."""
+        try:
+            project = project_of()
+        except ValueError as exc:
+            return fail(422, str(exc))
+        return json_response(service.settings_of(project).view(project))
+
+    @app.put("/__mock__/webhooks/settings")
+    def configure_webhooks() -> Response:
+        """Set a project's webhook URL, secret, mode (combined/separate) and user validation."""
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            return fail(
+                422, 'send {"url": ..., "secret": ..., "mode": "combined" | "separate", "user_validation": bool}'
+            )
+        unknown = set(data) - {"url", "secret", "mode", "user_validation", "project_id"}
+        if unknown:
+            return fail(422, f"unknown setting(s): {', '.join(sorted(unknown))}")
+        try:
+            project = project_of(data)
+            changes = {k: data[k] for k in ("url", "secret", "mode", "user_validation") if k in data}
+            settings = service.configure(project, **changes)
+        except ValueError as exc:
+            return fail(422, f"{exc} (modes: {', '.join(MODES)})" if "mode" in str(exc) else str(exc))
+        return json_response(settings.view(project))
+
+    @app.post("/__mock__/orders/<int:order_id>/payment")
+    def order_payment(order_id: int) -> Response:
+        """Play the payment side: pay, decline, cancel, refund or partially refund an order."""
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+            return fail(422, 'send {"action": "pay" | "decline" | "cancel" | "refund" | "partial_refund"}')
+        code = data.get("code")
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+            return fail(422, "code must be an integer refund code")
+        try:
+            result = settle(
+                engine,
+                project_of(data),
+                order_id,
+                data["action"],
+                amount=data.get("amount"),
+                code=code,
+                reason=data.get("reason") if isinstance(data.get("reason"), str) else None,
+            )
+        except ApiError as exc:
+            return json_response(exc.body(), exc.status)
+        except ValueError as exc:
+            return fail(422, str(exc))
+        return json_response(result.as_dict())
+
+    @app.get("/__mock__/orders/<int:order_id>/webhooks/<event>")
+    def order_webhook(order_id: int, event: str) -> Response:
+        """Show the body of a webhook about an order, as the mock would send it now."""
+        mode = request.args.get("mode", "combined")
+        if mode not in MODES:
+            return fail(422, f"mode must be one of {', '.join(MODES)}")
+        try:
+            project = project_of()
+        except ValueError as exc:
+            return fail(422, str(exc))
+
+        def build(ctx: Any) -> Any:
+            order = ctx.get("order", order_id)
+            if order is None:
+                ctx.fail(404, 9001, "[0401-9001]: Order not found")
+            return notifications.build(ctx, event, order, mode == "combined")
+
+        try:
+            body = engine.run(project, build)
+        except ApiError as exc:
+            return json_response(exc.body(), exc.status)
+        except ValueError as exc:
+            return fail(422, str(exc))
+        return json_response(body)
