@@ -1,6 +1,6 @@
 """The bodies of the webhooks a real project gets about an order, built from the mock's state.
 
-Each builder takes the order record (`domain.create_order`) in a `Ctx` and returns the
+Each builder takes the order record (`rules.orders.create`) in a `Ctx` and returns the
 body `spec/webhooks.yaml` describes for that notification:
 
     order_paid / order_canceled   items (version 2 of the item format: bonus and bundle
@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import domain
 from .clock import iso
+from .rules import items as catalog
+from .rules import prices
+from .rules import promotions as offers
 
 if TYPE_CHECKING:
-    from .engine import Ctx
+    from .context import Ctx
 
 ITEM_TYPES = ("virtual_good", "virtual_currency", "game_key", "bundle", "physical_good")
 PAYMENT_METHOD = (1380, "Bank card")
@@ -59,7 +61,7 @@ def paid_with_money(order: Mapping[str, Any]) -> bool:
 
 
 def _amount(order: Mapping[str, Any], value: Decimal) -> str:
-    return str(int(value)) if order.get("mode") == "virtual" else str(domain.money(value))
+    return str(int(value)) if order.get("mode") == "virtual" else str(prices.money(value))
 
 
 def _line_totals(line: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
@@ -79,14 +81,14 @@ def totals(order: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
 
 
 def _money(order: Mapping[str, Any], value: Decimal) -> dict[str, Any]:
-    return {"currency": order.get("currency"), "amount": float(domain.money(value))}
+    return {"currency": order.get("currency"), "amount": float(prices.money(value))}
 
 
 # ------------------------------------------------------------------ order notifications
 
 
 def _item_type(record: Mapping[str, Any]) -> str:
-    kind = domain.catalog_type(record) or "virtual_good"
+    kind = catalog.catalog_type(record) or "virtual_good"
     return kind if kind in ITEM_TYPES else "virtual_good"
 
 
@@ -97,7 +99,7 @@ def _line_promotions(ctx: Ctx, order: Mapping[str, Any], sku: str, paid: Decimal
     ids = [
         pid
         for pid in (order.get("source") or {}).get("promotions") or []
-        if any(i.get("sku") == sku for i in (domain.find_promotion(ctx, pid) or {}).get("items") or [])
+        if any(i.get("sku") == sku for i in (offers.find(ctx, pid) or {}).get("items") or [])
     ]
     return [
         {"amount_without_discount": _amount(order, full), "amount_with_discount": _amount(order, paid), "sequence": pid}
@@ -125,7 +127,7 @@ def items(ctx: Ctx, order: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The order's items in the notification format (version 2)."""
     out = []
     for line in order.get("items") or []:
-        record = domain.find_item(ctx, line["sku"]) or {}
+        record = catalog.find(ctx, line["sku"]) or {}
         quantity = int(line.get("quantity", 1))
         paid, full = _line_totals(line)
         out.append(
@@ -143,12 +145,12 @@ def items(ctx: Ctx, order: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
         for part in record.get("content") or [] if record.get("type") == "bundle" else []:
-            part_record = domain.find_item(ctx, part["sku"]) or {}
+            part_record = catalog.find(ctx, part["sku"]) or {}
             out.append(
                 _extra(part["sku"], part_record, int(part.get("quantity", 1)) * quantity, is_bundle_content=True)
             )
         for bonus in line.get("bonus") or []:
-            bonus_record = domain.find_item(ctx, bonus["sku"]) or {}
+            bonus_record = catalog.find(ctx, bonus["sku"]) or {}
             out.append(_extra(bonus["sku"], bonus_record, int(bonus.get("quantity", 1)), is_bonus=True))
     return out
 
@@ -156,7 +158,7 @@ def items(ctx: Ctx, order: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _codes(ctx: Ctx, order: Mapping[str, Any]) -> tuple[list[dict], list[dict], list[dict]]:
     """Order-level promotions, coupons and promo codes (a promo code's cart discount counts here)."""
     code = (order.get("source") or {}).get("code")
-    record = domain.code_record(ctx, code) if code else None
+    record = offers.code_record(ctx, code) if code else None
     if not record or record.get("kind") != "promo_code":
         return [], [], []
     promocodes = [{"code": code, "external_id": str(record.get("external_id"))}]
@@ -264,7 +266,7 @@ def _with_parameters(body: dict[str, Any], order: Mapping[str, Any]) -> dict[str
 
 def payment(ctx: Ctx, order: Mapping[str, Any]) -> dict[str, Any]:
     total = totals(order)[0]
-    fee = domain.money(total * SERVICE_FEE)
+    fee = prices.money(total * SERVICE_FEE)
     details = {
         "payment": _money(order, total),
         "payout": _money(order, total - fee),

@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from . import domain, notifications
-from .engine import ApiError
+from . import notifications
+from .context import ApiError
+from .rules import orders, prices
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -60,7 +61,7 @@ def _move(engine: Engine, project_id: int, order_id: int, status: str, **annotat
     def act(ctx: Any) -> dict[str, Any]:
         order = ctx.get("order", order_id)
         order.update(annotate)
-        return domain.set_order_status(ctx, order, status)
+        return orders.set_status(ctx, order, status)
 
     return engine.run(project_id, act)
 
@@ -112,7 +113,7 @@ def settle(
         raise _refuse(f"order {order_id} was not paid with money; nothing to refund in part")
     total = notifications.totals(order)[0]
     try:
-        part = Decimal(str(amount)) if amount is not None else domain.money(total / 2)
+        part = Decimal(str(amount)) if amount is not None else prices.money(total / 2)
     except InvalidOperation:
         raise _refuse(f"amount must be a decimal number, got {amount!r}") from None
     if not Decimal(0) < part < total:
@@ -133,8 +134,8 @@ def settle(
 def set_status(engine: Engine, project_id: int, order_id: int, status: str) -> dict[str, Any]:
     """Move an order to any status (the control API's order call); a new order's move to
     paid/done is a payment (`settle(..., "pay")`), so user validation and webhooks follow."""
-    if status not in domain.ORDER_STATUSES:
-        raise _refuse(f"status must be one of {', '.join(domain.ORDER_STATUSES)}")
+    if status not in orders.STATUSES:
+        raise _refuse(f"status must be one of {', '.join(orders.STATUSES)}")
     order = _order(engine, project_id, order_id)
     if status in SETTLED and order["status"] == "new":
         result = settle(engine, project_id, order_id, "pay")

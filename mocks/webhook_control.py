@@ -13,19 +13,20 @@ GET    /__mock__/orders/<id>/webhooks/<event>  the body the mock would send abou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
 
 from . import notifications
-from .engine import ApiError, Engine
+from .context import ApiError
+from .engine import Engine
 from .payments import settle
 from .webhooks import MODES, attach
 
 
-def register(app: Flask, engine: Engine) -> None:
-    from .app import json_response
-
+def register(app: Flask, engine: Engine, json_response: Callable[..., Response]) -> None:
+    """Add the endpoints; `json_response` is the control API's (which registers this module)."""
     service = attach(engine)
 
     def fail(status: int, message: str) -> Response:

@@ -1,6 +1,6 @@
 """Webhooks from the mock: the game's server hears about its orders as a real project would.
 
-    order status change  --(domain.ON_STATUS, same store transaction)-->  outbox record
+    order status change  --(rules.orders.ON_STATUS, same store transaction)-->  outbox record
     background sender    --POST, signed-->  the project's webhook URL  -->  journal the attempt
                          success: done (a separate `payment`/`refund` then queues its
                          `order_paid`/`order_canceled`); final refusal: done; anything else or
@@ -42,11 +42,13 @@ from urllib.parse import urlsplit
 
 from ..toolkit.validation import HttpRequest
 from ..toolkit.webhooks import DeliveryPolicy, WebhookValidator, deliver, encode, sign
-from . import domain, notifications
+from . import notifications
 from .clock import iso
+from .rules import orders
 
 if TYPE_CHECKING:
-    from .engine import Ctx, Engine
+    from .context import Ctx
+    from .engine import Engine
 
 MODES = ("combined", "separate")
 OUTBOX = (0, "__mock__", "webhook_outbox")  # {"pending": [[due, id], ...], "ids": [id, ...]}
@@ -516,4 +518,4 @@ def _observe(ctx: Ctx, order: dict[str, Any], previous: str) -> None:
         service.on_status(ctx, order, previous)
 
 
-domain.ON_STATUS.append(_observe)
+orders.ON_STATUS.append(_observe)

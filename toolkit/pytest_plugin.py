@@ -144,11 +144,11 @@ class MockHandle:
 
     def set_order_status(self, order_id: int, status: str) -> None:
         """Move an order; a new order's move to paid/done is a payment (user validation, webhooks)."""
-        from ..mocks import domain
         from ..mocks.payments import set_status
+        from ..mocks.rules import orders
 
         engine = self._need_mock("changing order status")
-        assert status in domain.ORDER_STATUSES, status
+        assert status in orders.STATUSES, status
         set_status(engine, self.project_id, order_id, status)
 
     def pay(self, order_id: int, action: str = "pay", **details: Any) -> Any:

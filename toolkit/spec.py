@@ -289,17 +289,20 @@ def _operations(document: Mapping[str, Any], items: Mapping[str, Any] | None) ->
             params.update({(p.get("name"), p.get("in")): p for p in op.get("parameters") or []})
             security = op.get("security", document.get("security"))
             op_id = op.get("operationId") or f"{method.upper()} {path}"
-            yield op_id, Operation(
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                tags=tuple(op.get("tags") or ()),
-                summary=op.get("summary", ""),
-                parameters=tuple(params.values()),
-                request_body=op.get("requestBody"),
-                responses={str(k): v for k, v in (op.get("responses") or {}).items()},
-                security=None if security is None else tuple(security),
-                definition=op,
+            yield (
+                op_id,
+                Operation(
+                    operation_id=op_id,
+                    method=method.upper(),
+                    path=path,
+                    tags=tuple(op.get("tags") or ()),
+                    summary=op.get("summary", ""),
+                    parameters=tuple(params.values()),
+                    request_body=op.get("requestBody"),
+                    responses={str(k): v for k, v in (op.get("responses") or {}).items()},
+                    security=None if security is None else tuple(security),
+                    definition=op,
+                ),
             )
 
 
