@@ -619,7 +619,7 @@ def _missing_signature(b: _Battery, case: CaseResult) -> None:
     b.expect_refusal(case, "order_paid", answer, "a missing signature")
 
 
-@_case("duplicate gets the same answer", "the same order_paid twice: the same answer, processed once")
+@_case("duplicate gets the same answer", "the same order_paid twice: the first answer again (not processed anew)")
 def _duplicate(b: _Battery, case: CaseResult) -> None:
     order_id, invoice = b.fresh_ids()
     body = encode(b.order_body("order_paid", order_id, invoice))
