@@ -254,11 +254,11 @@ class WebhookService:
                 self._busy, seen = True, self._signals
             try:
                 record, wait = self._take_due()
-                if record is not None:
-                    self._attempt(record)
-                    continue
-            except Exception:  # noqa: BLE001 - the sender must outlive any one bad delivery
-                wait = 1.0
+            except Exception:  # noqa: BLE001 - the sender must outlive a store that failed once
+                record, wait = None, 1.0
+            if record is not None:
+                self._attempt_safely(record)
+                continue
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
@@ -276,12 +276,27 @@ class WebhookService:
             if not outbox or not outbox["pending"]:
                 return None, None
             now = self.engine.clock(tx).now().timestamp()
-            due, delivery_id = outbox["pending"][0]
-            if due > now:
-                return None, due - now
-            outbox["pending"].pop(0)
-            tx.put(*OUTBOX, outbox)
-            return tx.get(0, KIND, str(delivery_id)), None
+            while outbox["pending"]:
+                due, delivery_id = outbox["pending"][0]
+                if due > now:
+                    break
+                outbox["pending"].pop(0)
+                tx.put(*OUTBOX, outbox)
+                record = tx.get(0, KIND, str(delivery_id))
+                if record is not None:
+                    return record, None
+            return None, (outbox["pending"][0][0] - now) if outbox["pending"] else None
+
+    def _attempt_safely(self, record: dict[str, Any]) -> None:
+        """An attempt; a failure of the mock itself is journaled as the attempt's error (and retried)."""
+        try:
+            self._attempt(record)
+        except Exception as exc:  # noqa: BLE001 - the sender must outlive any one bad delivery
+            policy = DeliveryPolicy.for_event(record["event"], self.spec)
+            try:
+                self._record(record, len(record["attempts"]) + 1, {"error": f"mock error: {exc!r}"}, policy)
+            except Exception:  # noqa: BLE001 - nothing more to do than drop it
+                pass
 
     def _attempt(self, record: dict[str, Any]) -> None:
         project_id, event = record["project_id"], record["event"]

@@ -543,7 +543,6 @@ class _Battery:
         *,
         authorization: str | None = None,
         unsigned: bool = False,
-        check_signature: bool = True,
     ) -> Answer:
         answer = deliver(
             self.url,
