@@ -271,6 +271,13 @@ class WebhookService:
 
     def _take_due(self) -> tuple[dict[str, Any] | None, float | None]:
         """The earliest delivery due now, taken off the outbox; else seconds until the next one."""
+        with self.engine.store.transaction(write=False) as tx:  # most wake-ups find nothing due: read first
+            outbox = tx.get(*OUTBOX)
+            if not outbox or not outbox["pending"]:
+                return None, None
+            wait = outbox["pending"][0][0] - self.engine.clock(tx).now().timestamp()
+            if wait > 0:
+                return None, wait
         with self.engine.store.transaction() as tx:
             outbox = tx.get(*OUTBOX)
             if not outbox or not outbox["pending"]:
