@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed-stamp
 MOCK_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup mock test lint spec-check bench clean
+.PHONY: setup mock test lint spec-check docs bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -31,6 +31,10 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Regenerates the reference parts of docs/*.md from the code (a test fails when they are stale).
+docs: setup
+	$(BIN)/python maintainer/reference_docs.py
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -41,7 +41,16 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
 
     @app.get("/__mock__/webhooks")
     def webhook_journal() -> Response:
-        """List the webhook deliveries: every attempt with its answer, and those still waiting."""
+        """List the webhook deliveries: every attempt with its answer, and those still waiting.
+
+        `webhooks`: one entry per attempt, oldest first: `id` (the delivery), `event`,
+        `order_id`, `project_id`, `state`, `body`, `attempt`, `time` (the mock's clock),
+        `url`, `signature`, `answer` (`status`, `body`) or `error`, `duration_ms`, `outcome`
+        (delivered, refused, retry, given up, dropped), `next_attempt_at`, `violations`
+        (of the spec, in the request or the answer). `pending`: the deliveries waiting for
+        their time (`due`). Query: `event`, `order_id`, `project_id`; `settle=true` first
+        waits (up to 10 s) until every delivery due now was attempted.
+        """
         try:
             order_id = request.args.get("order_id")
             order = int(order_id) if order_id else None
@@ -60,7 +69,11 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
 
     @app.get("/__mock__/webhooks/settings")
     def webhook_settings() -> Response:
-        """Show a project's webhook settings (the secret only as set or not)."""
+        """Show a project's webhook settings (the secret only as set or not).
+
+        `source` says whether they are the project's own or the mock's defaults
+        (`--webhook-url`, `--webhook-secret`, ...). Query: `project_id`.
+        """
         try:
             project = project_of()
         except ValueError as exc:
@@ -69,7 +82,14 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
 
     @app.put("/__mock__/webhooks/settings")
     def configure_webhooks() -> Response:
-        """Set a project's webhook URL, secret, mode (combined/separate) and user validation."""
+        """Set a project's webhook URL, secret, mode (combined/separate) and user validation.
+
+        Body: `url` (http or https; null turns the project's webhooks off), `secret` (kept in
+        the mock's memory only), `mode` (`combined`: `order_paid`/`order_canceled` carry the
+        payment; `separate`: `payment`/`refund` come first), `user_validation` (true: a
+        payment asks the game's server first), `project_id` (default: the mock's). What is
+        not sent stays as it was; the answer is the settings as `GET` shows them.
+        """
         data = request.get_json(force=True, silent=True)
         if not isinstance(data, dict):
             return fail(
@@ -88,7 +108,16 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
 
     @app.post("/__mock__/orders/<int:order_id>/payment")
     def order_payment(order_id: int) -> Response:
-        """Play the payment side: pay, decline, cancel, refund or partially refund an order."""
+        """Play the payment side: pay, decline, cancel, refund or partially refund an order.
+
+        Body: `action`: `pay` (a new order; with user validation on, the game's server is
+        asked first and may decline it), `decline` (the payment failed; the order stays new),
+        `cancel` (a new order is dropped; a paid one refunded), `refund` (a paid order,
+        in full), `partial_refund` (part of a paid order's payment: `amount`, default half);
+        `code` (refund reason code), `reason`, `project_id`. The answer: `order_id`,
+        `action`, `accepted`, `status` (the order's, afterwards), `message`. The webhooks
+        that follow are in `GET /__mock__/webhooks`.
+        """
         data = request.get_json(force=True, silent=True)
         if not isinstance(data, dict) or not isinstance(data.get("action"), str):
             return fail(422, 'send {"action": "pay" | "decline" | "cancel" | "refund" | "partial_refund"}')
@@ -113,7 +142,11 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
 
     @app.get("/__mock__/orders/<int:order_id>/webhooks/<event>")
     def order_webhook(order_id: int, event: str) -> Response:
-        """Show the body of a webhook about an order, as the mock would send it now."""
+        """Show the body of a webhook about an order, as the mock would send it now.
+
+        `event`: user_validation, payment, order_paid, order_canceled, refund or
+        partial_refund. Query: `mode` (`combined`, default, or `separate`), `project_id`.
+        """
         mode = request.args.get("mode", "combined")
         if mode not in MODES:
             return fail(422, f"mode must be one of {', '.join(MODES)}")
