@@ -53,6 +53,8 @@ def config_from_env(base: MockConfig | None = None) -> MockConfig:
             value = tuple(part.strip() for part in raw.split(",") if part.strip())
         elif isinstance(current, int) and not isinstance(current, bool):
             value = int(raw)
+        elif isinstance(current, float):
+            value = float(raw)
         else:
             value = raw
         setattr(config, name, value)

@@ -22,7 +22,7 @@ from flask import Flask, Response, request
 from jsonschema import Draft202012Validator
 
 from ..toolkit import strict_json
-from . import control_testing
+from . import control_testing, payments, webhook_control
 from .auth import mint_token, parse_project_id
 from .clock import CLOCK_KEY, Clock, iso, parse_datetime, utcnow
 from .context import ApiError
@@ -115,7 +115,7 @@ _CLOCK = _validator(
                 "anyOf": [
                     {"type": "number"},
                     {"type": "string", "pattern": _DURATION.pattern},
-                ]
+                ],
             },
             "set": {"type": "string", "minLength": 1},
             "reset": {"const": True},
@@ -327,7 +327,7 @@ def register(app: Flask, engine: Engine) -> None:
         """Set an order's status as the payment system would: `{"status": "paid"}` (or done, canceled, expired)."""
         data = _body(_ORDER)
         project = _project(engine, data.get("project_id"), "body/project_id")
-        order = engine.run(project, lambda ctx: _set_status(ctx, order_id, data["status"]))
+        order = payments.set_status(engine, project, order_id, data["status"])
         return json_response({"order_id": order_id, "status": order["status"]})
 
     @app.post("/__mock__/users/<user>/grant")
@@ -362,12 +362,7 @@ def register(app: Flask, engine: Engine) -> None:
         )
         return json_response({"token": jwt, "user": user})
 
-
-def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
-    order = ctx.get("order", order_id)
-    if order is None:
-        ctx.fail(404, 9001, "[0401-9001]: Order not found")
-    return orders.set_status(ctx, order, status)
+    webhook_control.register(app, engine, json_response)
 
 
 def _first_failing_read(engine: Engine, projects: set[int]) -> str | None:

@@ -56,6 +56,11 @@ class MockConfig:
     seed: int | None = 1
     empty: bool = False
     fixtures: str | None = None
+    webhook_url: str | None = None  # where every project's webhooks go, unless a project sets its own
+    webhook_secret: str | None = None  # the key that signs them (kept in memory only)
+    webhook_mode: str = "combined"  # combined | separate (payment/refund before order_paid/order_canceled)
+    webhook_user_validation: bool = False  # ask the game's server to validate the user before a payment
+    webhook_timeout: float = 3.0  # seconds the game's server has to answer
     latency_ms: int = 0  # every API answer delayed by this many ms ...
     latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
@@ -120,6 +125,8 @@ class Engine:
         self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._versions: dict[Any, Any] = {}  # key -> the version of it the cache holds
         self._cache_lock = threading.Lock()
+        self.clock_listeners: list[Callable[[datetime], None]] = []  # told when the clock moves (webhook retries)
+        self.webhooks: Any = None  # the webhook sender, once attached (mocks.webhooks.attach)
         self.unserved = [
             op.operation_id
             for op in spec.operations.values()
@@ -152,7 +159,10 @@ class Engine:
             if seconds:
                 clock.advance(seconds)
             tx.put(*CLOCK_KEY, {"offset": clock.offset})
-        return clock.now()
+        now = clock.now()
+        for listener in self.clock_listeners:
+            listener(now)
+        return now
 
     def cached(
         self,

@@ -113,11 +113,11 @@ def run_shell(block: Block, server: MockServer | None) -> str:
     another block with the same commands, such as `.venv/bin/pytest examples/store_client`)."""
     if block.code in _OUTPUTS:
         return _OUTPUTS[block.code]
-    extra = {}
+    extra = {name: str(_free_port()) for name in ("PORT", "MOCK_PORT") if f"${{{name}:-" in block.code}
     if server is not None:
         for method, path in (("POST", "reset"), ("DELETE", "coverage")):  # as right after `make mock`
             urllib.request.urlopen(urllib.request.Request(f"{server.url}/__mock__/{path}", method=method), timeout=60)
-        extra = {"BASE": f"{server.url}/api", "MOCK": server.url}
+        extra.update(BASE=f"{server.url}/api", MOCK=server.url)
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.code],
         cwd=ROOT,
@@ -129,6 +129,15 @@ def run_shell(block: Block, server: MockServer | None) -> str:
     assert done.returncode == 0, f"{block.id} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     _OUTPUTS[block.code] = done.stdout
     return done.stdout
+
+
+def _free_port() -> int:
+    """For blocks that start their own servers on `${PORT:-...}`: a free port of 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def run_server(block: Block) -> None:
@@ -242,6 +251,18 @@ def test_faults_session(seeded_server: MockServer) -> None:
     assert fired == [(1, 1), (2, 1), (3, 1)]
     assert "get-virtual-items      2  200 x1 / 401 422 / 503 x1 (1 injected)" in out
     assert "get-user-cart          2  200 x1 / 401 422 / dropped x1" in out
+
+
+def test_webhook_check_session() -> None:
+    out = run_shell(named("webhook-check"), None)
+    assert "ok   user_validation of a test user" in out and "ok   duplicate gets the same answer" in out
+    assert out.rstrip().endswith("8 passed, 0 failed")
+
+
+def test_webhook_purchase_session() -> None:
+    out = run_shell(named("webhook-purchase"), None).splitlines()
+    assert json.loads(out[0]) == {"order_id": 1, "action": "pay", "accepted": True, "status": "paid", "message": "paid"}
+    assert out[1:] == ["order_paid attempt 1 -> 204 delivered", '{"frozen_hammer":1}']
 
 
 def test_coverage_table_is_the_spec(spec: Spec) -> None:

@@ -40,7 +40,16 @@ def spec() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--lenient", is_flag=True, help="Accept unresolvable $refs as 'anything' (and say so).")
 def spec_check(path: str | None, lenient: bool) -> None:
-    """Resolve, validate and lint PATH (default: the bundled spec). Exit 1 on any problem."""
+    """Resolve, validate and lint PATH (default: the bundled spec and its webhooks). Exit 1 on any problem."""
+    from .spec import BUNDLED_WEBHOOKS
+
+    ok = _check_spec(path, lenient)
+    if path is None:
+        ok = _check_spec(str(BUNDLED_WEBHOOKS), lenient) and ok
+    sys.exit(0 if ok else 1)
+
+
+def _check_spec(path: str | None, lenient: bool) -> bool:
     from .lint import lint
 
     loaded = _load(path, lenient)
@@ -51,12 +60,16 @@ def spec_check(path: str | None, lenient: bool) -> None:
     by_tag = loaded.by_tag()
     parts = [f"{name} {sum(by_tag[t] for t in tags)}" for name, tags in groups.items()]
     summary = f"{len(loaded.operations)} operations" + (f" ({', '.join(parts)})" if parts else "")
+    if loaded.webhooks:
+        hooks = f"{len(loaded.webhooks)} webhooks ({', '.join(loaded.webhooks)})"
+        summary = f"{summary}, {hooks}" if loaded.operations else hooks
     if problems:
         for problem in problems:
             click.echo(f"  - {problem}", err=True)
         click.echo(f"{loaded.source}: {summary}; {len(problems)} problem(s)", err=True)
-        sys.exit(1)
+        return False
     click.echo(f"{loaded.source}: {summary}; resolved, valid, lint clean")
+    return True
 
 
 @spec.command("bundle")
@@ -285,6 +298,24 @@ def _control_token_lines(token: str | None) -> list[str]:
     help="Answer browser pages of other origins (loopback ones and --cors-origin); --no-cors: none.",
 )
 @_exposure_options
+@click.option(
+    "--webhook-url", default=None, help="Send every project's order webhooks to this URL (the game's server)."
+)
+@click.option(
+    "--webhook-secret",
+    default=None,
+    help="Sign webhooks with this key (or set XSOLLA_MOCK_WEBHOOK_SECRET; it is never written to a file).",
+)
+@click.option(
+    "--webhook-mode",
+    type=click.Choice(["combined", "separate"]),
+    default="combined",
+    show_default=True,
+    help="combined: order_paid/order_canceled carry the payment; separate: payment/refund come first.",
+)
+@click.option(
+    "--webhook-user-validation", is_flag=True, help="Ask the game's server to validate the user before a payment."
+)
 def mock_cmd(
     host: str,
     port: int,
@@ -300,8 +331,18 @@ def mock_cmd(
     cors: bool,
     exposure: dict,
     serving: dict,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    webhook_mode: str,
+    webhook_user_validation: bool,
 ) -> None:
-    """Serve the stateful mock of both APIs."""
+    """Serve the stateful mock of both APIs.
+
+    With --webhook-url, the mock notifies the game's server about its orders as Xsolla
+    does: order_paid when an order is paid (or a free or virtual-currency purchase is
+    made), order_canceled when a paid order is canceled, signed with --webhook-secret and
+    retried on the mock's clock. GET /__mock__/webhooks lists every delivery.
+    """
     import base64
 
     _system_allocator("mock")
@@ -319,6 +360,10 @@ def mock_cmd(
         cors=cors,
         host=host,
         **exposure,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_mode=webhook_mode,
+        webhook_user_validation=webhook_user_validation,
     )
     spec_obj = _load(spec_path)
     try:
@@ -326,6 +371,7 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
+    config = app.config["ENGINE"].config  # with the XSOLLA_MOCK_* variables applied
     server = _listen(app, "mock", host, port, serving, "xsolla-contract-mock")
     port = getattr(server, "effective_port", port)
     base = f"{_root(host, port)}/api"
@@ -337,13 +383,14 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(
-        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
-        "(reset, state, requests, clock, orders, token, faults, coverage)"
-    )
-    click.echo(f"  pages:   {base.rsplit('/api', 1)[0]}/__mock__/  (dashboard); {base.rsplit('/api', 1)[0]}/paystation4/?token=TOKEN  (payment page)")
+    root = base.rsplit("/api", 1)[0]
+    click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage, ...)")
+    click.echo(f"  pages:   {root}/__mock__/  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
     for line in _control_token_lines(config.control_token):
         click.echo(line)
+    if config.webhook_url:
+        signed = "signed" if config.webhook_secret else "NOT signed: set --webhook-secret"
+        click.echo(f"  webhooks: {config.webhook_url} ({config.webhook_mode}, {signed})")
     _run(server)
 
 
@@ -535,6 +582,102 @@ def fuzz_cmd(
 
     click.echo(coverage.summary(Spec.from_path(spec_path), selected))
     sys.exit(1 if (code or coverage.failure_count) else 0)
+
+
+# ------------------------------------------------------------------- webhooks
+
+
+@main.group()
+def webhooks() -> None:
+    """Test a game's webhook handler: a battery of signed deliveries, or one delivery."""
+
+
+_SECRET_HELP = "The project's webhook secret key (env XSOLLA_WEBHOOK_SECRET)."
+
+
+@webhooks.command("check")
+@click.argument("url")
+@click.option("--secret", required=True, envvar="XSOLLA_WEBHOOK_SECRET", help=_SECRET_HELP)
+@click.option("--user", default="player-1", show_default=True, help="A user ID the game knows (user_validation).")
+@click.option("--timeout", default=3.0, show_default=True, type=float, help="Seconds the handler has to answer.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here.")
+def webhooks_check(url: str, secret: str, user: str, timeout: float, junit_path: str | None) -> None:
+    """Run the battery against the handler at URL; exit 1 naming every failed case.
+
+    Cases: a signed order_paid is accepted; a wrong and a missing signature are refused;
+    the same order_paid twice gets the same answer; order_canceled after order_paid;
+    user_validation for a known user (--user) and for a test_xsolla one (400
+    INVALID_USER); a body that is not JSON gets 400; every answer within the timeout
+    and as the spec describes it.
+    """
+    from .junit import write_junit
+    from .webhooks import check_handler
+
+    report = check_handler(url, secret, user=user, timeout=timeout)
+    click.echo(report.text())
+    if junit_path:
+        cases = [(c.name, len(c.exchanges), c.failures) for c in report.cases]
+        write_junit(junit_path, "xsolla-contract webhooks check", cases)
+    sys.exit(0 if report.ok else 1)
+
+
+@webhooks.command("send")
+@click.argument("event")
+@click.option("--url", required=True, help="The game's webhook URL.")
+@click.option("--secret", required=True, envvar="XSOLLA_WEBHOOK_SECRET", help=_SECRET_HELP)
+@click.option("--order", "order_id", type=int, help="Build the body from this order of a running mock.")
+@click.option("--mock", "mock_url", default="http://127.0.0.1:8080", show_default=True, help="The mock (with --order).")
+@click.option("--project-id", type=int, help="The order's project (with --order; default: the mock's).")
+@click.option(
+    "--mode", type=click.Choice(["combined", "separate"]), default="combined", show_default=True, help="Body format."
+)
+def webhooks_send(
+    event: str, url: str, secret: str, order_id: int | None, mock_url: str, project_id: int | None, mode: str
+) -> None:
+    """Send one signed EVENT to the game's server: built from a mock order, or the spec's example.
+
+    EVENT is user_validation, payment, order_paid, order_canceled, refund or partial_refund.
+    Prints the answer; exit 0 on a success (200, 201, 204), 1 otherwise.
+    """
+    import json
+
+    import requests
+
+    from .webhooks import DeliveryPolicy, WebhookValidator, deliver, encode, example_body
+
+    validator = WebhookValidator.bundled()
+    if event not in validator.spec.webhooks:
+        raise click.BadParameter(f"{event!r}: one of {', '.join(validator.spec.webhooks)}", param_hint="EVENT")
+
+    if order_id is not None:
+        params = {"mode": mode, **({"project_id": project_id} if project_id else {})}
+        try:
+            resp = requests.get(
+                f"{mock_url.rstrip('/')}/__mock__/orders/{order_id}/webhooks/{event}", params=params, timeout=10
+            )
+        except requests.RequestException as exc:
+            click.echo(f"cannot reach the mock at {mock_url}: {exc}", err=True)
+            sys.exit(2)
+        if resp.status_code != 200:
+            click.echo(f"the mock cannot build {event} for order {order_id}: {resp.status_code} {resp.text}", err=True)
+            sys.exit(2)
+        payload = resp.json()
+    else:
+        payload = example_body(event)
+    body = encode(payload)
+    answer = deliver(url, body, secret=secret)
+    result = validator.validate(
+        {"method": "POST", "url": url, "headers": {"content-type": "application/json"}, "body": body},
+        answer.as_response(),
+        event=event,
+    )
+    click.echo(f"{event} -> {url}")
+    click.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+    click.echo(f"answer: {answer.describe()} ({answer.duration_ms:g} ms)")
+    for violation in result.violations:
+        if violation.kind != "security":  # the request was signed; only the answer is the handler's
+            click.echo(f"  - {violation}")
+    sys.exit(0 if DeliveryPolicy.for_event(event).outcome(answer.status) == "success" else 1)
 
 
 # -------------------------------------------------------------- validate, proxy

@@ -21,6 +21,10 @@ STATUSES = ("new", "paid", "done", "canceled", "expired")
 # Called with (ctx, order) after an order is delivered; chain and game hooks register here.
 ON_FULFIL: list[Callable[[Ctx, Mapping[str, Any]], None]] = []
 
+# Called with (ctx, order, previous status) on every status change, before the order is saved
+# (observers may annotate it); the webhooks register here.
+ON_STATUS: list[Callable[[Ctx, dict[str, Any], str], None]] = []
+
 
 @index("order", "orders")
 def ORDERS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
@@ -82,10 +86,12 @@ def create(
 
 def set_status(ctx: Ctx, order: dict[str, Any], status: str) -> dict[str, Any]:
     """Move an order; the first move to paid/done delivers it (items, limits, value points, chains)."""
-    order["status"] = status
+    previous, order["status"] = order["status"], status
     if status in ("paid", "done") and not order.get("fulfilled"):
         order["fulfilled"] = True
         fulfil(ctx, order)
+    for observer in ON_STATUS:
+        observer(ctx, order, previous)
     ctx.put("order", order["order_id"], order)
     return order
 
