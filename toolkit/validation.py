@@ -350,14 +350,15 @@ def _cause(exc: BaseException) -> BaseException:
 class Validator:
     """Validates exchanges against one spec with openapi-core; build one per spec and reuse it."""
 
-    def __init__(self, spec: Spec, *, base_paths: Iterable[str] | None = None):
+    def __init__(self, spec: Spec, *, base_paths: Iterable[str] | None = None, verdicts: int = 512):
+        """`verdicts`: how many verdicts on responses are remembered by content (0: none)."""
         self.spec = spec
         if base_paths is None:
             base_paths = {urlsplit(s.get("url", "")).path.rstrip("/") for s in spec.document.get("servers", [])}
         self.base_paths = sorted({b for b in base_paths if b and b != "/"}, key=len, reverse=True)
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
         self.core = core_for(spec)
-        self.verdicts = _Verdicts()
+        self.verdicts = _Verdicts(verdicts)
 
     # -- public ---------------------------------------------------------------
 
@@ -667,7 +668,7 @@ class _Verdicts:
             return found[0]
 
     def put(self, key: Any, verdict: tuple[Violation, ...], size: int) -> None:
-        if size > self._max_bytes // 8:
+        if not self._entries or size > self._max_bytes // 8:
             return
         with self._lock:
             old = self._data.pop(key, None)
