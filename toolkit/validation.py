@@ -651,7 +651,7 @@ class _Verdicts:
     """Verdicts on responses by their content: least recently used first out, bounded in entries
     and in the bytes of the bodies they hold."""
 
-    def __init__(self, entries: int = 512, max_bytes: int = 16 * 1024 * 1024):
+    def __init__(self, entries: int = 512, max_bytes: int = 8 * 1024 * 1024):
         self._data: OrderedDict[Any, tuple[tuple[Violation, ...], int]] = OrderedDict()
         self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
         self._lock = threading.Lock()
