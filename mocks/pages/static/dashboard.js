@@ -17,15 +17,18 @@
     webhooks: false,
   };
 
-  // The control token, when the mock has one: given once as /__mock__/#token=..., kept for this tab.
-  const token = (() => {
+  // The control token, when the mock has one: given as /__mock__/#token=... (a fragment never
+  // reaches the server), kept for this tab, and dropped from the address bar.
+  const TOKEN_KEY = "xsolla-mock-token";
+  function readToken() {
     const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
     if (match) {
-      sessionStorage.setItem("xsolla-mock-token", decodeURIComponent(match[1]));
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
       history.replaceState(null, "", location.pathname + location.search);
     }
-    return sessionStorage.getItem("xsolla-mock-token");
-  })();
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+  let token = readToken();
 
   class ControlError extends Error {
     constructor(status, message) {
@@ -435,13 +438,34 @@
   }
 
   // What this mock offers is in its index: the webhook panel needs GET /__mock__/webhooks.
-  control("GET", "index.json")
-    .then((index) => {
-      state.webhooks = index.endpoints.some((e) => e.path === "/__mock__/webhooks" && e.methods.includes("GET"));
-      if (state.webhooks) every(2000, refreshWebhooks);
-      else $("#webhooks-note").textContent = "This mock sends no webhooks.";
-    })
-    .catch(fail);
+  let webhookTimer = null;
+  function discover() {
+    return control("GET", "index.json")
+      .then((index) => {
+        state.webhooks = index.endpoints.some((e) => e.path === "/__mock__/webhooks" && e.methods.includes("GET"));
+        if (state.webhooks && webhookTimer === null) webhookTimer = every(2000, refreshWebhooks);
+        else if (!state.webhooks) $("#webhooks-note").textContent = "This mock sends no webhooks.";
+      })
+      .catch(fail);
+  }
+
+  // A token given later in the same tab (the address with #token=... pasted again).
+  window.addEventListener("hashchange", async () => {
+    const before = token;
+    token = readToken();
+    if (token === before) return;
+    clearError();
+    state.generation = null;
+    await discover();
+    try {
+      await Promise.all([refreshStore(true), refreshProjects(), refreshClock()]);
+      say("Control token set for this tab.");
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+  discover();
   every(1000, refreshJournal);
   every(2000, refreshStore);
   every(10000, refreshClock);
