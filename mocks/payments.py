@@ -111,7 +111,11 @@ def settle(
             accepted, why = webhooks.validate_user(project_id, order)
             if not accepted:
                 return _declined(
-                    engine, project_id, order_id, action, f"the game's server refused the user in user_validation: {why}"
+                    engine,
+                    project_id,
+                    order_id,
+                    action,
+                    f"the game's server refused the user in user_validation: {why}",
                 )
         moved = _move(engine, project_id, order_id, "paid", *(["done"] if deliver else []), expect=("new",))
         return Settlement(order_id, action, True, moved["status"], "paid", moved.get("invoice_id"))

@@ -151,7 +151,9 @@ def test_off_loopback_the_control_api_needs_its_token(spec: Spec, validator: Val
     assert given.call("GET", "/__mock__/clock", headers={"Authorization": "Bearer s3cret"}).status == 200
 
 
-def test_with_a_control_token_the_dashboard_loads_but_its_data_needs_the_token(spec: Spec, validator: Validator) -> None:
+def test_with_a_control_token_the_dashboard_loads_but_its_data_needs_the_token(
+    spec: Spec, validator: Validator
+) -> None:
     """The dashboard's HTML and static files hold no data: a browser opens them without the
     token (it reads the token from the address's fragment); every data endpoint refuses."""
     client = ContractClient(

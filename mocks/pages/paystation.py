@@ -36,8 +36,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..clock import parse_datetime
 from .. import payments
+from ..clock import parse_datetime
 from ..context import ApiError
 from ..engine import Engine
 from ..hooks.orders import order_view

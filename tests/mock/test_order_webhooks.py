@@ -338,7 +338,9 @@ def purchase(api: ContractClient, sku: str, user: str = "player-1", **body: obje
     return answer.data
 
 
-def test_paying_on_the_payment_page_sends_a_signed_order_paid(app_api: ContractClient, receiver: WebhookReceiver) -> None:
+def test_paying_on_the_payment_page_sends_a_signed_order_paid(
+    app_api: ContractClient, receiver: WebhookReceiver
+) -> None:
     api = app_api
     point(api, receiver)
     item(api, "frost_bow", 7.50)
