@@ -214,11 +214,14 @@ def act(engine: Engine, found: Found, action: str) -> Outcome:
         raise PageError(400, "Unknown action", f"The page knows the actions {', '.join(ACTIONS)}, not {action!r}.")
     order = found.order
     if order["status"] in payments.SETTLED:
-        return Outcome(action, "done", order["status"], order.get("invoice_id"), "This order is already paid.")
+        return _already_paid(action, order)
     payable(engine, found)
     try:
         result = payments.settle(engine, found.project_id, order["order_id"], action, deliver=True)
     except ApiError as exc:
+        now = find(engine, order["token"]).order  # another submission of the form may have paid it meanwhile
+        if now["status"] in payments.SETTLED:
+            return _already_paid(action, now)
         raise PageError(exc.status, "The payment could not be completed", exc.message) from None
     if action == "cancel":
         return Outcome(action, "canceled", result.status, None, "The order was canceled.")
@@ -229,6 +232,10 @@ def act(engine: Engine, found: Found, action: str) -> Outcome:
     else:
         message = "The payment was declined. The order is still open: you can try again."
     return Outcome(action, "troubled", result.status, result.invoice_id, message)
+
+
+def _already_paid(action: str, order: dict[str, Any]) -> Outcome:
+    return Outcome(action, "done", order["status"], order.get("invoice_id"), "This order is already paid.")
 
 
 # ----------------------------------------------------------------- returns

@@ -380,6 +380,28 @@ def test_decline_and_cancel_on_the_payment_page_send_no_webhook(
     assert {w["order_id"] for w in journal(api)["webhooks"]} == {bought["order_id"]}  # nothing paid, nothing told
 
 
+def test_pay_submitted_twice_at_once_pays_and_notifies_once(app_api: ContractClient, receiver: WebhookReceiver) -> None:
+    api = app_api
+    point(api, receiver)
+    item(api, "relic", 9.00)
+    bought = purchase(api, "relic", settings={"return_url": "https://game.example/back"})
+    start, answers = threading.Barrier(6), []
+
+    def submit() -> None:
+        start.wait()
+        answers.append(page_action(api, bought["token"], "pay"))
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    locations = {dict(parse_qsl(urlsplit(a.headers["Location"]).query))["invoice_id"] for a in answers}
+    assert [a.status_code for a in answers] == [303] * 6 and len(locations) == 1  # every submit sees the one payment
+    assert [w["event"] for w in journal(api)["webhooks"]] == ["order_paid"]
+    assert api.control("GET", "users/player-1")["inventory"]["relic"] == 1
+
+
 def test_the_payment_page_asks_the_game_to_validate_the_user_first(
     app_api: ContractClient, receiver: WebhookReceiver
 ) -> None:
