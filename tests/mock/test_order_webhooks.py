@@ -53,10 +53,15 @@ def item(api: ContractClient, sku: str, price: float | None = 4.99, **extra: obj
     assert api.post(api.path(ITEMS), json=body, headers=api.admin()).status == 201
 
 
-def buy(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> int:
+def purchase(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> dict:
+    """A sandbox order of one item: its payment call's answer (order_id, token)."""
     answer = api.post(api.path(PAY_ITEM, sku=sku), json={"sandbox": True, **body}, headers=api.user(user))
     assert answer.status == 200, answer.data
-    return answer.data["order_id"]
+    return answer.data
+
+
+def buy(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> int:
+    return purchase(api, sku, user, **body)["order_id"]
 
 
 def status(api: ContractClient, order_id: int, user: str = "player-1") -> str:
@@ -330,12 +335,6 @@ def test_payment_actions_pay_decline_refund_and_partial_refund(
 def page_action(api: ContractClient, token: str, action: str):
     """What the payment page's form posts (`/paystation4/`), as the browser sends it."""
     return api.app.test_client().post("/paystation4/", data={"token": token, "action": action})
-
-
-def purchase(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> dict:
-    answer = api.post(api.path(PAY_ITEM, sku=sku), json={"sandbox": True, **body}, headers=api.user(user))
-    assert answer.status == 200, answer.data
-    return answer.data
 
 
 def test_paying_on_the_payment_page_sends_a_signed_order_paid(
