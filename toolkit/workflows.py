@@ -1,0 +1,477 @@
+"""Workflows: explicit sequences of calls that reach the success answer of every operation.
+
+Random generation rarely builds the state an operation needs to succeed: a coupon that
+is enabled and has a code the user has not redeemed yet, a cart with items in it, a
+chain step the user can claim. A workflow builds that state the way a client would and
+says the order in which calls make sense, where the spec's links cannot: create a
+coupon, read it, activate it, add a code, redeem it, redeem it again (refused: limit),
+delete it, read it again (gone).
+
+A workflow is a list of `Step`s. A step names an operation and where its values come from:
+
+- `via="coupon.GetCoupon"`: the spec's link `GetCoupon` from the answer of the earlier
+  step named `coupon` (its runtime expressions carry IDs, codes and bodies);
+- `path=`, `query=`, `body=`: explicit values; a value may be a function of the
+  earlier steps (`lambda s: {"coupon_code": s.code("welcome")}`);
+- otherwise the body is the spec's request example.
+
+Every call is checked as the random phases check theirs (schemathesis' checks, with the
+steps' parent relations recorded so that its resource checks `use_after_free` and
+`ensure_resource_availability` apply), plus the promises a step states: `refused="..."`
+(this call must be refused: a redemption past its limit) and `pages=True` (two pages of
+a list do not overlap). A step whose values need an earlier step that did not succeed
+is skipped, and says so.
+
+`undo="DeleteCoupon"` on a creating step records the link that removes what it created;
+`Runner.cleanup()` calls what the workflows did not remove themselves, so that a run
+against a live sandbox leaves it as it found it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+EXAMPLE: Any = object()  # a step's body: the spec's request example
+Value = Any  # a value, or a function of the earlier steps (`Steps`) returning one
+
+
+class Missing(LookupError):
+    """A value needs an earlier step that did not succeed."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call of a workflow (see the module docstring)."""
+
+    op: str
+    name: str | None = None
+    via: str | None = None
+    path: Mapping[str, Value] | Callable[[Steps], Mapping[str, Any]] = field(default_factory=dict)
+    query: Mapping[str, Value] | Callable[[Steps], Mapping[str, Any]] = field(default_factory=dict)
+    headers: Mapping[str, Value] | Callable[[Steps], Mapping[str, Any]] = field(default_factory=dict)
+    body: Value = EXAMPLE
+    media_type: str | None = None
+    expect: int | None = None  # a specific status this step is about (404 after a delete, ...)
+    refused: str | None = None  # the promise this call checks by being refused (4xx)
+    pages: bool = False  # also check that two pages of this list do not overlap
+    undo: str | None = None  # link (of this step's answer) that removes what it created
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.op
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The steps of one API group (or of the preparation), in order."""
+
+    name: str
+    steps: tuple[Step, ...]
+    user_state: bool = True  # changes the user's cart, inventory or progress: runs alone
+
+
+@dataclass
+class Outcome:
+    """What a step sent and got."""
+
+    step: Step
+    case: Any  # schemathesis Case
+    response: Any  # schemathesis Response, None when the call failed at the network level
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code if self.response is not None else 0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.response.content or b"null")
+        except (ValueError, AttributeError):
+            return None
+
+    @property
+    def request(self) -> Any:
+        """The request body sent (a dict for JSON bodies)."""
+        from schemathesis.core import NOT_SET
+
+        return None if self.case.body is NOT_SET else self.case.body
+
+    @property
+    def path(self) -> dict[str, Any]:
+        return dict(self.case.path_parameters or {})
+
+
+class Steps(Mapping[str, Outcome]):
+    """The successful steps so far, by name, and the run's unique names.
+
+    `s.id("coupon")` is an identifier unique to this run (the same one every time it is
+    asked for in the run), shaped for SKUs and external IDs; `s.code("welcome")` is its
+    upper-case, letters-and-digits form for promotion codes.
+    """
+
+    def __init__(self, run: str, user: str = "", token: str = ""):
+        self.run = run
+        self.user = user  # the user the client calls act for (the token's subject)
+        self.token = token  # that user's JWT
+        self._outcomes: dict[str, Outcome] = {}
+
+    def __getitem__(self, name: str) -> Outcome:
+        try:
+            return self._outcomes[name]
+        except KeyError:
+            raise Missing(name) from None
+
+    def __iter__(self):
+        return iter(self._outcomes)
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def add(self, name: str, outcome: Outcome) -> None:
+        self._outcomes[name] = outcome
+
+    def id(self, label: str) -> str:
+        return f"xcf_{self.run}_{label}"
+
+    def code(self, label: str) -> str:
+        return f"XCF{self.run}{label}".upper().replace("_", "")
+
+    def json(self, name: str, pointer: str = "") -> Any:
+        """A value of the answer of step `name`, by JSON pointer (`/items/0/sku`)."""
+        return _pointer(self[name].json, pointer, name)
+
+    def sent(self, name: str, pointer: str = "") -> Any:
+        """A value of the request body step `name` sent, by JSON pointer."""
+        return _pointer(self[name].request, pointer, name)
+
+
+def _pointer(document: Any, pointer: str, name: str) -> Any:
+    value = document
+    for token in [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
+        try:
+            value = value[int(token)] if isinstance(value, list) else value[token]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise Missing(f"{name}{pointer}") from None
+    return value
+
+
+@dataclass
+class StepReport:
+    workflow: str
+    step: Step
+    status: int | None  # None: skipped
+    reason: str = ""  # why skipped, or the error the answer gave
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = f"{self.step.label} ({self.step.op})" if self.step.name else self.step.op
+        if self.status is None:
+            return f"skipped {where}: {self.reason}"
+        text = f"{self.status} {where}"
+        return text + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass
+class WorkflowReport:
+    name: str
+    steps: list[StepReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{s.step.op}: {f}" for s in self.steps for f in s.failures]
+
+    @property
+    def unmet(self) -> list[StepReport]:
+        """Steps that did not get the answer they were written for (not failures of the server
+        by themselves: the operation's success answer is simply not reached)."""
+        return [s for s in self.steps if s.status is None or (not s.failures and not _as_expected(s))]
+
+
+def _as_expected(report: StepReport) -> bool:
+    step, status = report.step, report.status or 0
+    if step.expect is not None:
+        return status == step.expect
+    if step.refused:
+        return 400 <= status < 500
+    return 200 <= status < 300
+
+
+class PromiseBroken(AssertionError):
+    """A stateful promise a workflow step checks did not hold."""
+
+
+PROMISES = {
+    "redemption_limit": "A redemption past its limit was accepted",
+    "claim_limit": "A reward that was already claimed was given again",
+    "pages_do_not_overlap": "Two pages of the list share an entry",
+}
+
+
+class Runner:
+    """Runs workflows against the schemathesis schema's target (a base URL or an in-process app).
+
+    `headers_for(operation)` gives the credentials of an operation; `record(label, status)`
+    is told every call; `checks` are schemathesis check functions applied to every answer.
+    """
+
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        project_id: int,
+        headers_for: Callable[[Any], dict[str, str]],
+        checks: Iterable[Callable[..., Any]],
+        record: Callable[[str, int], None] | None = None,
+        run: str | None = None,
+        user: str = "",
+        token: str = "",
+        session: Any = None,
+    ):
+        self.schema = schema
+        self.project_id = project_id
+        self.headers_for = headers_for
+        self.checks = list(checks)
+        self.record = record or (lambda label, status: None)
+        self.steps = Steps(run or secrets.token_hex(3), user, token)
+        self.session = session
+        self._undo: list[Any] = []  # cases that remove what a step created
+        from schemathesis.engine.recorder import ScenarioRecorder
+
+        self._recorder_type = ScenarioRecorder
+
+    # ---------------------------------------------------------------- running
+
+    def run(self, workflow: Workflow) -> WorkflowReport:
+        recorder = self._recorder_type(label=f"Workflow: {workflow.name}")
+        report = WorkflowReport(workflow.name)
+        started = time.perf_counter()
+        for step in workflow.steps:
+            report.steps.append(self.run_step(workflow.name, step, recorder))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def run_step(self, workflow: str, step: Step, recorder: Any) -> StepReport:
+        try:
+            case, parent = self.build(step)
+        except Missing as exc:
+            return StepReport(workflow, step, None, f"needs {exc.args[0]}, which did not succeed")
+        response, failures = self.execute(case, parent, recorder)
+        outcome = Outcome(step, case, response)
+        report = StepReport(workflow, step, outcome.status, failures=failures)
+        if response is None:
+            report.reason = "no answer"
+            return report
+        if not _as_expected(report):
+            report.reason = _error_text(outcome)
+        if step.refused and outcome.ok:
+            report.failures.append(f"{step.refused}: {PROMISES.get(step.refused, step.refused)} ({step.note})")
+        if step.pages and outcome.ok:
+            report.failures += self.check_pages(case, parent, recorder)
+        if step.name and (outcome.ok or step.expect == outcome.status):
+            self.steps.add(step.name, outcome)
+        if step.undo and outcome.ok:
+            self.remember_undo(outcome, step.undo)
+        if outcome.ok and case.operation.method.upper() == "DELETE":
+            done = _request_key(case)
+            self._undo = [u for u in self._undo if _request_key(u) != done]
+        return report
+
+    def build(self, step: Step) -> tuple[Any, Outcome | None]:
+        """The schemathesis case of a step, and the outcome it follows from (via a link)."""
+        operation = self.schema.find_operation_by_id(step.op)
+        values: dict[str, dict[str, Any]] = {"path": {"project_id": self.project_id}, "query": {}, "header": {}}
+        body: Any = EXAMPLE
+        parent = None
+        if step.via:
+            parent_name, _, link_name = step.via.partition(".")
+            parent = self.steps[parent_name]
+            linked, linked_body = self.follow(parent, link_name, operation)
+            for location, items in linked.items():
+                values[location].update(items)
+            if linked_body is not EXAMPLE:
+                body = linked_body
+        values["path"].update(self.resolve(step.path))
+        values["query"].update(self.resolve(step.query))
+        values["header"].update(self.resolve(step.headers))
+        if step.body is not EXAMPLE:
+            body = self.resolve(step.body)
+        media_type = step.media_type or _media_type(operation)
+        if body is EXAMPLE:
+            body = _request_example(operation, media_type)
+        return self.case(operation, values["path"], values["query"], values["header"], body, media_type), parent
+
+    def case(
+        self,
+        operation: Any,
+        path: Mapping[str, Any],
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        media_type: str | None = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {
+            "path_parameters": dict(path),
+            "query": dict(query) if query else None,
+            "headers": {**self.headers_for(operation), **(headers or {})},
+        }
+        if body is not None:
+            kwargs.update(body=body, media_type=media_type)
+        return operation.Case(**kwargs)
+
+    def resolve(self, value: Value) -> Any:
+        if callable(value):
+            return copy.deepcopy(value(self.steps))
+        if isinstance(value, Mapping):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return copy.deepcopy(value)
+
+    def link(self, parent: Outcome, link_name: str) -> Mapping[str, Any]:
+        responses = parent.case.operation.definition.raw.get("responses", {})
+        link = (responses.get(str(parent.status)) or {}).get("links", {}).get(link_name)
+        if link is None:
+            raise LookupError(f"{parent.case.operation.label} answers {parent.status} without a link {link_name}")
+        return link
+
+    def follow(self, parent: Outcome, link_name: str, operation: Any) -> tuple[dict[str, dict[str, Any]], Any]:
+        """The values a link of `parent`'s answer gives the operation it points to."""
+        from schemathesis.core.transforms import Unresolvable
+        from schemathesis.generation.stateful.state_machine import StepOutput
+        from schemathesis.specs.openapi.expressions import evaluate
+
+        link = self.link(parent, link_name)
+        if link.get("operationId") not in (None, operation.definition.raw.get("operationId")):
+            raise LookupError(f"link {link_name} points to {link.get('operationId')}, not to this step's operation")
+        output = StepOutput(parent.response, parent.case)
+        locations = {p.name: p.location.value for p in operation.iter_parameters()}
+        values: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+        for key, expression in (link.get("parameters") or {}).items():
+            location, _, name = key.partition(".") if "." in key else (locations.get(key, "path"), "", key)
+            value = evaluate(expression, output)
+            if isinstance(value, Unresolvable):
+                raise Missing(f"{parent.step.label}: {expression}")
+            values.setdefault(location, {})[name] = value
+        body = EXAMPLE
+        if "requestBody" in link:
+            body = evaluate(link["requestBody"], output, evaluate_nested=True)
+        return values, body
+
+    def execute(self, case: Any, parent: Outcome | None, recorder: Any) -> tuple[Any, list[str]]:
+        """Call, record and check one case: (the response or None, failure lines)."""
+        from schemathesis.core.failures import FailureGroup
+
+        recorder.record_case(case=case, parent_id=parent.case.id if parent else None)
+        kwargs = {"session": self.session} if self.session is not None else {}
+        try:
+            response = case.call(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - a network error is a finding, not a crash of the run
+            self.record(case.operation.label, 0)
+            return None, [f"no answer: {type(exc).__name__}: {exc}"]
+        recorder.record_response(case_id=case.id, response=response)
+        self.record(case.operation.label, response.status_code)
+        failures: list[str] = []
+        try:
+            case.validate_response(response, checks=self.checks, recorder=recorder)
+        except FailureGroup as group:
+            failures = [describe_failure(f) for f in group.exceptions]
+        except AssertionError as exc:
+            failures = [str(exc).splitlines()[0] if str(exc) else type(exc).__name__]
+        return response, failures
+
+    def check_pages(self, case: Any, parent: Outcome | None, recorder: Any) -> list[str]:
+        """Two pages of two entries (offset 0 and 2) of a list must not share an entry."""
+        from .checks import list_entries
+
+        pages = []
+        for offset in (0, 2):
+            query = {**(case.query or {}), "limit": 2, "offset": offset}
+            page = case.operation.Case(
+                path_parameters=dict(case.path_parameters or {}), query=query, headers=dict(case.headers or {})
+            )
+            response, failures = self.execute(page, parent, recorder)
+            if failures or response is None or not 200 <= response.status_code < 300:
+                return failures
+            pages.append(list_entries(case.operation, json.loads(response.content or b"null")) or [])
+        first = {json.dumps(e, sort_keys=True) for e in pages[0]}
+        shared = [e for e in pages[1] if json.dumps(e, sort_keys=True) in first]
+        if shared:
+            return [f"pages_do_not_overlap: {PROMISES['pages_do_not_overlap']}: {json.dumps(shared[0])[:200]}"]
+        return []
+
+    # ---------------------------------------------------------------- cleanup
+
+    def remember_undo(self, outcome: Outcome, link_name: str) -> None:
+        """Keep the call (through a link of `outcome`) that removes what it created."""
+        target = self.link(outcome, link_name).get("operationId")
+        operation = self.schema.find_operation_by_id(target)
+        values, _ = self.follow(outcome, link_name, operation)
+        self._undo.append(self.case(operation, {"project_id": self.project_id, **values["path"]}))
+
+    def cleanup(self) -> WorkflowReport:
+        """Remove what the workflows created and did not remove themselves, newest first."""
+        recorder = self._recorder_type(label="Cleanup")
+        report = WorkflowReport("cleanup")
+        started = time.perf_counter()
+        pending, self._undo = self._undo, []
+        for case in reversed(pending):
+            step = Step(case.operation.definition.raw.get("operationId", case.operation.label))
+            response, failures = self.execute(case, None, recorder)
+            entry = StepReport("cleanup", step, response.status_code if response is not None else 0, failures=failures)
+            if response is not None and not (200 <= response.status_code < 300 or response.status_code == 404):
+                entry.reason = _error_text(Outcome(step, case, response))  # 404: already gone
+            report.steps.append(entry)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _request_key(case: Any) -> tuple[str, str]:
+    return case.operation.label, json.dumps(case.path_parameters, sort_keys=True, default=str)
+
+
+def describe_failure(failure: Any) -> str:
+    """`check_name: CODE Title`, the first line of a schemathesis failure."""
+    checks = getattr(failure, "checks", ()) or ()
+    code = getattr(failure, "code", "")
+    title = getattr(failure, "title", None) or type(failure).__name__
+    name = checks[0] if checks else ""
+    head = f"{name}: " if name else ""
+    message = (getattr(failure, "message", "") or "").strip().splitlines()
+    return f"{head}{code} {title}".strip() + (f" ({message[0][:200]})" if message else "")
+
+
+def _error_text(outcome: Outcome) -> str:
+    body = outcome.json
+    if isinstance(body, Mapping) and "errorMessage" in body:
+        return f"errorCode {body.get('errorCode')}: {str(body['errorMessage'])[:200]}"
+    text = (outcome.response.content or b"")[:200] if outcome.response is not None else b""
+    return text.decode("utf-8", "replace")
+
+
+def _media_type(operation: Any) -> str | None:
+    content = (operation.definition.raw.get("requestBody") or {}).get("content") or {}
+    return "application/json" if "application/json" in content else next(iter(content), None)
+
+
+def _request_example(operation: Any, media_type: str | None) -> Any:
+    content = (operation.definition.raw.get("requestBody") or {}).get("content") or {}
+    media = content.get(media_type or "") or {}
+    if "example" in media:
+        return copy.deepcopy(media["example"])
+    examples = media.get("examples") or {}
+    if examples:
+        return copy.deepcopy(next(iter(examples.values())).get("value"))
+    schema = media.get("schema") or {}
+    return copy.deepcopy(schema["example"]) if "example" in schema else None
