@@ -143,3 +143,67 @@ def list_limit(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 OUR_CHECKS = (api_error_format, list_limit)
+
+
+class DeletedAliases:
+    """Tells schemathesis' `ensure_resource_availability` when a resource was deleted under
+    another of its names.
+
+    The check trusts a 404 only after a DELETE whose path is a prefix of the one that answered
+    404. A resource with two addresses (a game by `item_id` and by `sku`) deleted by one of
+    them is gone by the other too, which the check cannot know. This remembers the
+    identifiers each create answered (`{"item_id": 41, "sku": "countries"}`); a successful
+    DELETE naming one of them marks all of them deleted, and a 404 for a resource whose path
+    names only deleted identifiers is then not a lost create.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._created: list[set[str]] = []
+        self._deleted: set[str] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _names(case: Any) -> set[str]:
+        return {str(v) for k, v in (case.path_parameters or {}).items() if k != "project_id"}
+
+    def after_call(self, context: Any, case: Any, response: Any) -> None:
+        if not 200 <= response.status_code < 300:
+            return
+        method = case.operation.method.upper()
+        if method == "POST":
+            try:
+                body = json.loads(response.content or b"null")
+            except ValueError:
+                return
+            if isinstance(body, Mapping):
+                names = {str(v) for v in body.values() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+                if names:
+                    with self._lock:
+                        self._created.append(names)
+        elif method == "DELETE":
+            gone = self._names(case)
+            with self._lock:
+                for names in self._created:
+                    if names & gone:
+                        self._deleted |= names
+
+    def filter_failure(self, context: Any, failure: Any, case: Any, response: Any) -> bool:
+        if "ensure_resource_availability" not in getattr(failure, "checks", ()):
+            return True
+        names = self._names(case)
+        with self._lock:
+            return not (names and names <= self._deleted)
+
+    def register(self, schema: Any) -> None:
+        """Hook into a schemathesis schema (its hooks must be plain functions)."""
+
+        def after_call(context: Any, case: Any, response: Any) -> None:
+            self.after_call(context, case, response)
+
+        def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+            return self.filter_failure(context, failure, case, response)
+
+        schema.hook("after_call")(after_call)
+        schema.hook("filter_failure")(filter_failure)

@@ -60,10 +60,6 @@ def upload(*codes: str) -> dict[str, Any]:
     return {"file": "".join(f"{code}\n" for code in codes)}
 
 
-def sku(name: str) -> Any:
-    return lambda s: s.id(name)
-
-
 # ------------------------------------------------------------------ the sandbox
 
 SANDBOX = Workflow(
@@ -198,7 +194,7 @@ GROUPS = Workflow(
             "admin-create-item-group",
             name="g",
             body=lambda s: {
-                "external_id": s.id("g"),
+                "external_id": s.id("subgroup"),
                 "name": text("Contract subgroup"),
                 "parent_external_id": s.id("group"),
                 "order": 2,
@@ -210,7 +206,7 @@ GROUPS = Workflow(
             "admin-update-item-group",
             via="g.UpdateItemGroup",
             body=lambda s: {
-                "external_id": s.id("g"),
+                "external_id": s.id("subgroup"),
                 "name": text("Contract subgroup, renamed"),
                 "parent_external_id": s.id("group"),
             },
@@ -407,12 +403,12 @@ GAMES = Workflow(
             "admin-create-game",
             name="g",
             body=lambda s: {
-                "sku": s.id("g"),
+                "sku": s.id("saga"),
                 "name": text("Contract saga"),
                 "groups": [{"external_id": s.id("group")}],
                 "unit_items": [
                     {
-                        "sku": s.id("g_steam"),
+                        "sku": s.id("saga_steam"),
                         "name": text("Contract saga (Steam)"),
                         "drm_sku": "steam",
                         "prices": usd(19.99),
@@ -429,11 +425,11 @@ GAMES = Workflow(
             "admin-update-game-by-sku",
             via="g.UpdateGameBySku",
             body=lambda s: {
-                "sku": s.id("g"),
+                "sku": s.id("saga"),
                 "name": text("Contract saga, remastered"),
                 "unit_items": [
                     {
-                        "sku": s.id("g_steam"),
+                        "sku": s.id("saga_steam"),
                         "name": text("Contract saga (Steam)"),
                         "drm_sku": "steam",
                         "prices": usd(24.99),
@@ -446,11 +442,11 @@ GAMES = Workflow(
             "admin-update-game-by-id",
             via="g.UpdateGameById",
             body=lambda s: {
-                "sku": s.id("g"),
+                "sku": s.id("saga"),
                 "name": text("Contract saga, definitive edition"),
                 "unit_items": [
                     {
-                        "sku": s.id("g_steam"),
+                        "sku": s.id("saga_steam"),
                         "name": text("Contract saga (Steam)"),
                         "drm_sku": "steam",
                         "prices": usd(29.99),
@@ -491,11 +487,11 @@ GAMES = Workflow(
             "admin-create-game",
             name="g2",
             body=lambda s: {
-                "sku": s.id("g2"),
+                "sku": s.id("saga2"),
                 "name": text("Contract saga II"),
                 "unit_items": [
                     {
-                        "sku": s.id("g2_steam"),
+                        "sku": s.id("saga2_steam"),
                         "name": text("Contract saga II (Steam)"),
                         "drm_sku": "steam",
                         "prices": usd(9.99),

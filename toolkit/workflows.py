@@ -33,7 +33,7 @@ import copy
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,23 +120,29 @@ class Steps(Mapping[str, Outcome]):
     upper-case, letters-and-digits form for promotion codes.
     """
 
-    def __init__(self, run: str, user: str = "", token: str = ""):
+    def __init__(self, run: str, user: str = "", token: str = "", shared: Steps | None = None):
         self.run = run
         self.user = user  # the user the client calls act for (the token's subject)
         self.token = token  # that user's JWT
+        self.shared = shared  # the steps every workflow sees (the sandbox's)
         self._outcomes: dict[str, Outcome] = {}
 
     def __getitem__(self, name: str) -> Outcome:
-        try:
+        if name in self._outcomes:
             return self._outcomes[name]
-        except KeyError:
-            raise Missing(name) from None
+        if self.shared is not None:
+            return self.shared[name]
+        raise Missing(name)
 
     def __iter__(self):
-        return iter(self._outcomes)
+        return iter({**({} if self.shared is None else dict(self.shared)), **self._outcomes})
 
     def __len__(self) -> int:
-        return len(self._outcomes)
+        return len(list(iter(self)))
+
+    def scope(self) -> Steps:
+        """Steps of their own for one workflow, seeing these ones."""
+        return Steps(self.run, self.user, self.token, shared=self)
 
     def add(self, name: str, outcome: Outcome) -> None:
         self._outcomes[name] = outcome
@@ -253,20 +259,49 @@ class Runner:
 
     # ---------------------------------------------------------------- running
 
-    def run(self, workflow: Workflow) -> WorkflowReport:
+    def run(self, workflow: Workflow, steps: Steps | None = None) -> WorkflowReport:
+        """Run one workflow; its named steps are its own (`steps`, by default a scope of the
+        runner's steps, which hold the sandbox's)."""
+        steps = steps if steps is not None else self.steps.scope()
         recorder = self._recorder_type(label=f"Workflow: {workflow.name}")
         report = WorkflowReport(workflow.name)
         started = time.perf_counter()
         for step in workflow.steps:
-            report.steps.append(self.run_step(workflow.name, step, recorder))
+            report.steps.append(self.run_step(workflow.name, step, recorder, steps))
         report.seconds = time.perf_counter() - started
         return report
 
-    def run_step(self, workflow: str, step: Step, recorder: Any) -> StepReport:
+    def run_all(self, workflows: Iterable[Workflow], workers: int = 1) -> Iterator[WorkflowReport]:
+        """Run workflows in order, the first one (the sandbox) into the shared steps. With
+        `workers` > 1, workflows that leave the user's state alone run side by side; those
+        that change it run one after another in a lane of their own."""
+        workflows = list(workflows)
+        if not workflows:
+            return
+        yield self.run(workflows[0], self.steps)
+        rest = workflows[1:]
+        if workers <= 1:
+            for workflow in rest:
+                yield self.run(workflow)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        user_lane = [w for w in rest if w.user_state]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self.run, w) for w in rest if not w.user_state]
+            futures.append(pool.submit(lambda: [self.run(w) for w in user_lane]))
+            for future in futures:
+                result = future.result()
+                yield from result if isinstance(result, list) else [result]
+
+    def run_step(self, workflow: str, step: Step, recorder: Any, steps: Steps | None = None) -> StepReport:
+        steps = steps if steps is not None else self.steps
         try:
-            case, parent = self.build(step)
+            case, parent = self.build(step, steps)
         except Missing as exc:
             return StepReport(workflow, step, None, f"needs {exc.args[0]}, which did not succeed")
+        except LookupError as exc:  # a step the spec does not allow (a link it lacks)
+            return StepReport(workflow, step, None, str(exc))
         response, failures = self.execute(case, parent, recorder)
         outcome = Outcome(step, case, response)
         report = StepReport(workflow, step, outcome.status, failures=failures)
@@ -280,7 +315,7 @@ class Runner:
         if step.pages and outcome.ok:
             report.failures += self.check_pages(case, parent, recorder)
         if step.name and (outcome.ok or step.expect == outcome.status):
-            self.steps.add(step.name, outcome)
+            steps.add(step.name, outcome)
         if step.undo and outcome.ok:
             self.remember_undo(outcome, step.undo)
         if outcome.ok and case.operation.method.upper() == "DELETE":
@@ -288,25 +323,26 @@ class Runner:
             self._undo = [u for u in self._undo if _request_key(u) != done]
         return report
 
-    def build(self, step: Step) -> tuple[Any, Outcome | None]:
+    def build(self, step: Step, steps: Steps | None = None) -> tuple[Any, Outcome | None]:
         """The schemathesis case of a step, and the outcome it follows from (via a link)."""
+        steps = steps if steps is not None else self.steps
         operation = self.schema.find_operation_by_id(step.op)
         values: dict[str, dict[str, Any]] = {"path": {"project_id": self.project_id}, "query": {}, "header": {}}
         body: Any = EXAMPLE
         parent = None
         if step.via:
             parent_name, _, link_name = step.via.partition(".")
-            parent = self.steps[parent_name]
+            parent = steps[parent_name]
             linked, linked_body = self.follow(parent, link_name, operation)
             for location, items in linked.items():
                 values[location].update(items)
             if linked_body is not EXAMPLE:
                 body = linked_body
-        values["path"].update(self.resolve(step.path))
-        values["query"].update(self.resolve(step.query))
-        values["header"].update(self.resolve(step.headers))
+        values["path"].update(self.resolve(step.path, steps))
+        values["query"].update(self.resolve(step.query, steps))
+        values["header"].update(self.resolve(step.headers, steps))
         if step.body is not EXAMPLE:
-            body = self.resolve(step.body)
+            body = self.resolve(step.body, steps)
         media_type = step.media_type or _media_type(operation)
         if body is EXAMPLE:
             body = _request_example(operation, media_type)
@@ -330,13 +366,13 @@ class Runner:
             kwargs.update(body=body, media_type=media_type)
         return operation.Case(**kwargs)
 
-    def resolve(self, value: Value) -> Any:
+    def resolve(self, value: Value, steps: Steps) -> Any:
         if callable(value):
-            return copy.deepcopy(value(self.steps))
+            return copy.deepcopy(value(steps))
         if isinstance(value, Mapping):
-            return {k: self.resolve(v) for k, v in value.items()}
+            return {k: self.resolve(v, steps) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [self.resolve(v, steps) for v in value]
         return copy.deepcopy(value)
 
     def link(self, parent: Outcome, link_name: str) -> Mapping[str, Any]:
