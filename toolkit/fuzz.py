@@ -308,10 +308,7 @@ def _engine_config(options: FuzzOptions, phases: tuple[str, ...]) -> Any:
             "max-examples": options.max_examples,
             "database": options.database,
         },
-        "phases": {
-            name: {"enabled": name in phases}
-            for name in ("examples", "coverage", "fuzzing", "stateful")
-        },
+        "phases": {name: {"enabled": name in phases} for name in ("examples", "coverage", "fuzzing", "stateful")},
     }
     config["phases"]["stateful"].update(
         {"max-steps": options.stateful_steps, "generation": {"max-examples": options.scenarios}}
@@ -330,7 +327,9 @@ def _schema(
     every call)."""
     import schemathesis
 
-    schema = schemathesis.openapi.from_dict(json.loads(json.dumps(spec.document)), config=_engine_config(options, phases))
+    schema = schemathesis.openapi.from_dict(
+        json.loads(json.dumps(spec.document)), config=_engine_config(options, phases)
+    )
     schema = schema.include(operation_id=ops)
     schema.config.update(base_url=options.base_url or "http://mock.local/api")
     if app is not None:
@@ -418,7 +417,9 @@ class _Run:
         if options.app is None and not options.base_url:
             raise ValueError("give --base-url URL or --app mock")
         creds = options.credentials
-        self.app = mock_app(seed=options.mock_seed, spec=self.spec, project_id=creds.project_id) if options.app else None
+        self.app = (
+            mock_app(seed=options.mock_seed, spec=self.spec, project_id=creds.project_id) if options.app else None
+        )
         if self.app is not None:
             _patch_wsgi_transport()
         self.record = RunRecord()
@@ -447,9 +448,7 @@ class _Run:
             token=creds.user_token(),
             session=None,
         )
-        chosen = [
-            w for w in scenarios.WORKFLOWS if w is scenarios.SANDBOX or {s.op for s in w.steps} & self.selected
-        ]
+        chosen = [w for w in scenarios.WORKFLOWS if w is scenarios.SANDBOX or {s.op for s in w.steps} & self.selected]
         self.begin("workflows", f"Workflows: {len(chosen)} ({sum(len(w.steps) for w in chosen)} steps)", len(chosen))
         for report in runner.run_all(chosen, workers=options.workers):
             self.workflow_report(report)

@@ -167,7 +167,8 @@ def write_junit(spec: Spec, selected: Iterable[str], record: RunRecord, path: Pa
             failed += 1
             failure = ElementTree.SubElement(case, "failure", message=f"{len(findings)} failure(s)", type="failure")
             failure.text = "\n\n".join(
-                f"- {f.line()}\n{f.message}".rstrip() + (f"\n\nReproduce with:\n    {f.reproduce}" if f.reproduce else "")
+                f"- {f.line()}\n{f.message}".rstrip()
+                + (f"\n\nReproduce with:\n    {f.reproduce}" if f.reproduce else "")
                 for f in findings
             )
         notes = record.notes.get(name)

@@ -909,7 +909,9 @@ PROMO_CODES = Workflow(
         ),
         Step("remove-cart-promo-code", body=lambda s: {"cart": {"id": s.json("cart", "/cart_id")}}),
         Step("get-promo-code-code-limit", via="promo.GetPromoCodeCodeLimit"),
-        Step("get-promo-code-user-limit", via="promo.GetPromoCodeUserLimit", query=lambda s: {"user_external_id": s.user}),
+        Step(
+            "get-promo-code-user-limit", via="promo.GetPromoCodeUserLimit", query=lambda s: {"user_external_id": s.user}
+        ),
         Step("cart-clear"),
         Step("deactivate-promo-code", via="promo.DeactivatePromoCode"),
         Step("delete-promo-code", via="promo.DeletePromoCode"),
@@ -975,12 +977,26 @@ CATALOG = Workflow(
 ITEM_LIMITS = Workflow(
     "item-user-limits",
     (
-        Step("get-user-item-limit", path=lambda s: {"item_sku": s.id("potion")}, query=lambda s: {"user_external_id": s.user}),
         Step(
-            "remove-user-item-limit", path=lambda s: {"item_sku": s.id("potion")}, body=lambda s: {**user(s), "available": 1}
+            "get-user-item-limit",
+            path=lambda s: {"item_sku": s.id("potion")},
+            query=lambda s: {"user_external_id": s.user},
         ),
-        Step("add-user-item-limit", path=lambda s: {"item_sku": s.id("potion")}, body=lambda s: {**user(s), "available": 1}),
-        Step("set-user-item-limit", path=lambda s: {"item_sku": s.id("potion")}, body=lambda s: {**user(s), "available": 2}),
+        Step(
+            "remove-user-item-limit",
+            path=lambda s: {"item_sku": s.id("potion")},
+            body=lambda s: {**user(s), "available": 1},
+        ),
+        Step(
+            "add-user-item-limit",
+            path=lambda s: {"item_sku": s.id("potion")},
+            body=lambda s: {**user(s), "available": 1},
+        ),
+        Step(
+            "set-user-item-limit",
+            path=lambda s: {"item_sku": s.id("potion")},
+            body=lambda s: {**user(s), "available": 2},
+        ),
         Step("reset-user-item-limit", path=lambda s: {"item_sku": s.id("potion")}, body=user),
         Step("reset-all-user-items-limit", body=user),
     ),
@@ -1034,7 +1050,10 @@ CART = Workflow(
             body=lambda s: {"items": [{"sku": s.id("bundle"), "quantity": 1}]},
         ),
         Step("put-item-by-cart-id", via="by_id.PutItemByCartId", body={"quantity": 2}),
-        Step("delete-item-by-cart-id", path=lambda s: {"cart_id": s.json("by_id", "/cart_id"), "item_sku": s.id("bundle")}),
+        Step(
+            "delete-item-by-cart-id",
+            path=lambda s: {"cart_id": s.json("by_id", "/cart_id"), "item_sku": s.id("bundle")},
+        ),
         Step("cart-clear-by-id", path=lambda s: {"cart_id": s.json("by_id", "/cart_id")}),
         Step(
             "admin-cart-fill",
@@ -1191,7 +1210,11 @@ REWARD_CHAINS = Workflow(
                 "is_enabled": True,
                 "value_point": {"sku": s.id("points")},
                 "steps": [
-                    {"name": text("Tier 1"), "price": {"amount": 100}, "reward": [{"sku": s.id("potion"), "quantity": 1}]}
+                    {
+                        "name": text("Tier 1"),
+                        "price": {"amount": 100},
+                        "reward": [{"sku": s.id("potion"), "quantity": 1}],
+                    }
                 ],
             },
             undo="DeleteRewardChain",
