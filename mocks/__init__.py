@@ -6,7 +6,8 @@ app = create_app(seed=1)            # a Flask app serving every operation of the
 
 from .app import create_app, engine_of
 from .auth import DOCS_TEST_TOKEN, mint_token
-from .engine import ApiError, Engine, MockConfig
+from .context import ApiError
+from .engine import Engine, MockConfig
 from .store import MemoryStore, SqliteStore, open_store
 
 __all__ = [

@@ -21,7 +21,6 @@ Control endpoints (outside the API's paths, for tests and frontend work):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -159,7 +158,3 @@ class _BasePathMiddleware:
 
 def engine_of(app: Flask) -> Engine:
     return app.config["ENGINE"]
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, mimetype="application/json")

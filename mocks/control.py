@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, Response, request
 
-from . import domain
 from .auth import mint_token
-from .clock import iso, parse_datetime
-from .engine import ApiError, Engine
-
-if TYPE_CHECKING:
-    pass
+from .clock import iso, parse_datetime, utcnow
+from .context import ApiError
+from .engine import Engine
+from .rules import inventory, orders
 
 _DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
 
@@ -46,15 +45,15 @@ def initialise(engine: Engine, *, force: bool = False) -> None:
     engine.journal.clear()
 
 
-def _error(status: int, message: str) -> Response:
-    from .app import json_response
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
+
+def _error(status: int, message: str) -> Response:
     return json_response(ApiError(status, 1102, message).body(), status)
 
 
 def register(app: Flask, engine: Engine) -> None:
-    from .app import json_response
-
     @app.post("/__mock__/reset")
     def reset() -> Response:
         initialise(engine, force=True)
@@ -101,7 +100,7 @@ def register(app: Flask, engine: Engine) -> None:
             elif "advance" in data:
                 now = engine.move_clock(seconds=parse_duration(data["advance"]))
             elif data.get("reset"):
-                now = engine.move_clock(to=domain.datetime.now(domain.UTC))
+                now = engine.move_clock(to=utcnow())
             else:
                 raise ValueError(
                     'send {"advance": seconds or "P1D"}, {"set": "2026-12-24T10:00:00+00:00"} or {"reset": true}'
@@ -114,10 +113,8 @@ def register(app: Flask, engine: Engine) -> None:
     def order_status(order_id: int) -> Response:
         data = request.get_json(force=True, silent=True) or {}
         status = data.get("status")
-        if status not in domain.ORDER_STATUSES:
-            return _error(
-                422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(domain.ORDER_STATUSES)}"
-            )
+        if status not in orders.STATUSES:
+            return _error(422, f"[0401-1102]: Unprocessable Entity. status must be one of {', '.join(orders.STATUSES)}")
         project = int(data.get("project_id") or engine.config.project_id)
         try:
             order = engine.run(project, lambda ctx: _set_status(ctx, order_id, status))
@@ -132,8 +129,8 @@ def register(app: Flask, engine: Engine) -> None:
         if not isinstance(sku, str) or not isinstance(quantity, (int, float)) or quantity <= 0:
             return _error(422, '[0401-1102]: Unprocessable Entity. send {"sku": "...", "quantity": n > 0}')
         project = int(data.get("project_id") or engine.config.project_id)
-        engine.run(project, lambda ctx: domain.grant(ctx, sku, quantity, user))
-        return json_response(engine.run(project, lambda ctx: domain.inventory(ctx, user)))
+        engine.run(project, lambda ctx: inventory.grant(ctx, sku, quantity, user))
+        return json_response(engine.run(project, lambda ctx: inventory.state(ctx, user)))
 
     @app.get("/__mock__/users/<user>")
     def user_state(user: str) -> Response:
@@ -159,4 +156,4 @@ def _set_status(ctx: Any, order_id: int, status: str) -> dict[str, Any]:
     order = ctx.get("order", order_id)
     if order is None:
         ctx.fail(404, 9001, "[0401-9001]: Order not found")
-    return domain.set_order_status(ctx, order, status)
+    return orders.set_status(ctx, order, status)

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from faker import Faker
 
+from .rules import inventory
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -146,10 +148,8 @@ class _Loader:
                 created = self.call(where, operation_id, body) or {}
                 self.follow_up(where, section, entry, body, created)
         for user, items in (data.get("balances") or {}).items():
-            from . import domain
-
             for sku, quantity in items.items():
-                self.engine.run(self.project, lambda ctx, s=sku, q=quantity, u=user: domain.grant(ctx, s, q, u))
+                self.engine.run(self.project, lambda ctx, s=sku, q=quantity, u=user: inventory.grant(ctx, s, q, u))
 
     def follow_up(
         self, where: str, section: str, entry: Mapping[str, Any], body: Mapping[str, Any], created: Mapping[str, Any]

@@ -27,7 +27,7 @@ from .clock import iso
 
 if TYPE_CHECKING:
     from ..toolkit.spec import Operation, Spec
-    from .engine import Ctx, Reply
+    from .context import Ctx, Reply
 
 P = "/v2/project/{project_id}"
 P3 = "/v3/project/{project_id}"

@@ -139,11 +139,11 @@ class MockHandle:
         return _Clock(self._need_mock("the clock"))
 
     def set_order_status(self, order_id: int, status: str) -> None:
-        from ..mocks import domain
         from ..mocks.control import _set_status
+        from ..mocks.rules import orders
 
         engine = self._need_mock("changing order status")
-        assert status in domain.ORDER_STATUSES, status
+        assert status in orders.STATUSES, status
         engine.run(self.project_id, lambda ctx: _set_status(ctx, order_id, status))
 
 

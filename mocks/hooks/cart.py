@@ -24,15 +24,15 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..auth import AuthError, Principal, decode_token
 from ..clock import iso
-from ..engine import USER_SUMMARIES, ApiError
+from ..context import USER_SUMMARIES, ApiError
+from ..rules import item_views, items, prices, promotions
 from . import codes
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 CART, USER_CART = "cart", "user_cart"
 NOT_IN_CART = ("unit", "value_point")  # games sell through their keys; value points are earned
@@ -103,10 +103,10 @@ def empty(ctx: Ctx, cart: dict[str, Any]) -> None:
 
 def sellable(ctx: Ctx, sku: str) -> dict[str, Any] | None:
     """The enabled item with this SKU (a game key of an enabled game included), else None."""
-    record = domain.find_item(ctx, sku)
+    record = items.find(ctx, sku)
     if record is None or not record.get("is_enabled", True):
         return None
-    game = record.get("_game_sku") and domain.item(ctx, record["_game_sku"])
+    game = record.get("_game_sku") and items.get(ctx, record["_game_sku"])
     return None if game and not game.get("is_enabled", True) else record
 
 
@@ -170,7 +170,7 @@ def bonus_grants(
     """
     out = []
     for entry in entries or []:
-        sku, record = entry["sku"], domain.find_item(ctx, entry["sku"])
+        sku, record = entry["sku"], items.find(ctx, entry["sku"])
         if record is None:
             continue
         if record.get("type") == "unit":
@@ -195,8 +195,8 @@ def bonus_grants(
 
 def in_currency(record: Mapping[str, Any], currency: str | None) -> Mapping[str, Any]:
     """The item with only its prices in `currency` when it has any (else as it is)."""
-    prices = [p for p in record.get("prices") or [] if currency and p.get("currency") == currency]
-    return {**record, "prices": prices} if prices else record
+    priced = [p for p in record.get("prices") or [] if currency and p.get("currency") == currency]
+    return {**record, "prices": priced} if priced else record
 
 
 def promotion_entry(
@@ -204,12 +204,12 @@ def promotion_entry(
 ) -> dict[str, Any]:
     """A promotion as carts list it (CatalogItemPromotion)."""
     return {
-        "name": domain.text(promo.get("name"), ctx.locale),
+        "name": items.text(promo.get("name"), ctx.locale),
         "date_start": promo.get("date_start"),
         "date_end": promo.get("date_end"),
         "discount": None if percent is None else {"percent": f"{percent:.2f}", "value": None},
         "bonus": [
-            {k: v for k, v in domain.bonus_view(ctx, {"sku": sku, "quantity": n}).items() if v is not None}
+            {k: v for k, v in prices.bonus_view(ctx, {"sku": sku, "quantity": n}).items() if v is not None}
             for sku, n in bonus
         ],
     }
@@ -223,7 +223,7 @@ def _cart_discount(ctx: Ctx, view: dict[str, Any], percent: Decimal, code_promo:
     """Price a line with the promo code's cart-wide percentage instead of its own discount."""
     price = view.get("price")
     if price:
-        price["amount"] = str(domain.discounted(Decimal(price["amount_without_discount"]), percent))
+        price["amount"] = str(prices.discounted(Decimal(price["amount_without_discount"]), percent))
     for vp in view.get("virtual_prices") or []:
         full = Decimal(vp["amount_without_discount"])
         vp["amount"] = int((full * (100 - percent) / 100).to_integral_value(ROUND_HALF_UP))
@@ -242,10 +242,10 @@ def _line(
 ) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
     """A cart line as the owner sees it, and the discount promotions behind its price."""
     user, code = cart["user"], cart.get("promo_code") if code_promo else None
-    view = domain.catalog_item_view(
+    view = item_views.catalog_item_view(
         ctx, in_currency(record, currency), user=user, country=cart.get("country"), promo_code=code
     )
-    percent, applied = domain.discount_percent(ctx, record["sku"], user, code)
+    percent, applied = prices.discount_percent(ctx, record["sku"], user, code)
     cart_percent = Decimal(str(((code_promo or {}).get("discount") or {}).get("percent") or 0))
     if cart_percent > percent:
         _cart_discount(ctx, view, cart_percent, code_promo)
@@ -255,7 +255,7 @@ def _line(
 
 
 def _bonus_line(ctx: Ctx, sku: str, quantity: int, user: str) -> dict[str, Any]:
-    view = domain.catalog_item_view(ctx, domain.find_item(ctx, sku), user=user)
+    view = item_views.catalog_item_view(ctx, items.find(ctx, sku), user=user)
     view.update(quantity=quantity, is_bonus=True, is_free=True, price=None, virtual_prices=[], promotions=[])
     return view
 
@@ -281,8 +281,8 @@ def _total(lines: list[Mapping[str, Any]]) -> dict[str, Any] | None:
     amount = sum(Decimal(line["price"]["amount"]) * line["quantity"] for line in priced)
     full = sum(Decimal(line["price"]["amount_without_discount"]) * line["quantity"] for line in priced)
     return {
-        "amount": str(domain.money(amount)),
-        "amount_without_discount": str(domain.money(full)),
+        "amount": str(prices.money(amount)),
+        "amount_without_discount": str(prices.money(full)),
         "currency": priced[0]["price"]["currency"],
     }
 
@@ -301,28 +301,28 @@ def priced_cart(ctx: Ctx, cart: Mapping[str, Any], currency: str | None = None) 
     code_promo = applied_code(ctx, cart)
     lines, applied = [], {}
     for entry in cart["items"]:
-        record = domain.find_item(ctx, entry["sku"])
+        record = items.find(ctx, entry["sku"])
         if record is not None:
             view, promos = _line(ctx, record, entry["quantity"], cart, currency, code_promo)
             lines.append(view)
             applied.update((promotion_id(p), p) for p in promos)
     total = _total(lines)
     skus = {line["sku"] for line in lines}
-    promotions, bonus = [], []
-    for promo in domain.active_bonuses(ctx, user) if lines else []:
+    shown, bonus = [], []
+    for promo in promotions.active_bonuses(ctx, user) if lines else []:
         condition = [c.get("sku") for c in promo.get("condition") or []]
         if (not condition or skus & set(condition)) and _price_holds(
             promo.get("price_conditions"), Decimal(total["amount"]) if total else Decimal(0)
         ):
             grants = bonus_grants(ctx, promo.get("bonus"), {})
-            promotions.append(promotion_entry(ctx, promo, None, grants))
+            shown.append(promotion_entry(ctx, promo, None, grants))
             bonus += grants
             applied[promotion_id(promo)] = promo
     if code_promo:
         grants = bonus_grants(ctx, code_promo.get("bonus"), cart.get("selected_unit_items") or {})
         percent = (code_promo.get("discount") or {}).get("percent")
         percent = Decimal(str(percent)) if percent else None
-        promotions.append(promotion_entry(ctx, code_promo, percent, grants))
+        shown.append(promotion_entry(ctx, code_promo, percent, grants))
         bonus += grants
         applied[promotion_id(code_promo)] = code_promo
     is_free = bool(lines) and all(line["is_free"] for line in lines)
@@ -331,7 +331,7 @@ def priced_cart(ctx: Ctx, cart: Mapping[str, Any], currency: str | None = None) 
         "price": total,
         "is_free": is_free,
         "items": lines + [_bonus_line(ctx, sku, n, user) for sku, n in bonus],
-        "promotions": promotions,
+        "promotions": shown,
         "_lines": lines,
         "_bonus": bonus,
         "_promotions": list(applied),
@@ -428,7 +428,7 @@ def delete_item(ctx: Ctx) -> Reply:
     """Take one SKU out of the cart (an SKU unknown to the project: 404)."""
     user, sku = ctx.user_id, ctx.path["item_sku"]
     cart = target_cart(ctx, user)
-    if domain.find_item(ctx, sku) is None and all(line["sku"] != sku for line in cart["items"]):
+    if items.find(ctx, sku) is None and all(line["sku"] != sku for line in cart["items"]):
         ctx.fail(*not_found(sku))
     set_line(cart, sku, 0)
     save(ctx, cart)

@@ -2,7 +2,7 @@
 
 Every catalog read (virtual items, currencies, packages, bundles, sellable
 items, games and game keys, the group tree) shows the items an admin created,
-filtered by `domain.catalog_visible` and rendered by `domain.catalog_item_view`
+filtered by `visibility.catalog_visible` and rendered by `item_views.catalog_item_view`
 for the request's user, country, locale and promo code. Lists are in `order`,
 then creation order. A token is optional: without one the catalog is not
 personalized (no user limits, no personal offers).
@@ -28,13 +28,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
-from ..engine import Ctx
+from ..context import Ctx
+from ..rules import item_views, items, limits, periods, prices, visibility
 from .games import game_key_fields
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Reply
+    from ..context import Reply
 
 CATALOG_TYPES = ("virtual_good", "virtual_currency", "bundle", "unit")
 INHERITED = ("name", "description", "long_description", "image_url", "media_list", "attributes", "groups")
@@ -68,7 +68,7 @@ class ReadCtx(Ctx):
         return self.cached(("values", self.project_id, kind), lambda: Ctx.values(self, kind), (kind,))
 
     def all_items(self) -> list[dict[str, Any]]:
-        return self.values(domain.ITEM)
+        return self.values(items.ITEM)
 
 
 def read_ctx(ctx: Ctx) -> ReadCtx:
@@ -108,7 +108,7 @@ def catalog_index(ctx: ReadCtx) -> dict[str, Any]:
             "id": {r["item_id"]: r for r in records if r.get("item_id")},
         }
 
-    return ctx.cached(("catalog_index", ctx.project_id), build, (domain.ITEM,))
+    return ctx.cached(("catalog_index", ctx.project_id), build, (items.ITEM,))
 
 
 def game_keys(ctx: ReadCtx, game: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -141,7 +141,8 @@ def _game_on_sale(record: Mapping[str, Any]) -> bool:
 
 def visible(ctx: ReadCtx, record: Mapping[str, Any]) -> bool:
     """Whether this request's user sees the item."""
-    return _game_on_sale(record) and domain.catalog_visible(ctx, record, user=ctx.principal.user_id, **_options(ctx))
+    user = ctx.principal.user_id
+    return _game_on_sale(record) and visibility.catalog_visible(ctx, record, user=user, **_options(ctx))
 
 
 def _groups_of(record: Mapping[str, Any]) -> list[str]:
@@ -173,14 +174,14 @@ def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[s
                 or (group is not None and group not in _groups_of(record))
             ):
                 continue
-            if record["sku"] in offered or domain.per_user_total(record.get("limits")) is not None:
+            if record["sku"] in offered or limits.per_user_total(record.get("limits")) is not None:
                 per_user.append(len(entries))
                 entries.append(record)
-            elif domain.catalog_visible(ctx, record, user=None, **_options(ctx)):
+            elif visibility.catalog_visible(ctx, record, user=None, **_options(ctx)):
                 entries.append(record)
         # what time alone changes: item periods, and the rules and offers that filter items
         timed = [*catalog_index(ctx)["list"], *ctx.values("filter_rule"), *ctx.values("unique_offer")]
-        return entries, per_user, domain.next_boundary(ctx.now, timed)
+        return entries, per_user, periods.next_boundary(ctx.now, timed)
 
     entries, per_user, _until = ctx.cached(key, build, fresh=lambda view: view[2] is None or ctx.now < view[2])
     return entries, per_user
@@ -225,7 +226,7 @@ def require_group(ctx: Ctx) -> str | None:
 def item_view(ctx: ReadCtx, record: Mapping[str, Any]) -> dict[str, Any]:
     """An item as this request's user sees it, with the fields of its type."""
     options = _options(ctx)
-    view = domain.catalog_item_view(
+    view = item_views.catalog_item_view(
         ctx,
         record,
         user=ctx.principal.user_id,
@@ -261,7 +262,7 @@ def _total_content_price(content: list[Mapping[str, Any]]) -> dict[str, Any] | N
 
     def total(field: str) -> str:
         return str(
-            domain.money(sum((Decimal(c["price"][field]) * int(c.get("quantity", 1)) for c in same), Decimal(0)))
+            prices.money(sum((Decimal(c["price"][field]) * int(c.get("quantity", 1)) for c in same), Decimal(0)))
         )
 
     return {
@@ -295,9 +296,9 @@ def catalog_list(ctx: Ctx) -> Reply:
     rctx = read_ctx(ctx)
     entries, hidden = visible_list(rctx, LISTS[ctx.op.operation_id], group)
     offset, limit = int(ctx.query.get("offset") or 0), int(ctx.query.get("limit") or 50)
-    items = [item_view(rctx, r) for r in page(entries, hidden, offset, limit)]
+    views = [item_view(rctx, r) for r in page(entries, hidden, offset, limit)]
     total = len(entries) - len(hidden)
-    return ctx.reply({"items": items, "has_more": offset + len(items) < total, "total_items_count": total})
+    return ctx.reply({"items": views, "has_more": offset + len(views) < total, "total_items_count": total})
 
 
 @hook("get-all-virtual-items")
@@ -313,7 +314,7 @@ def all_virtual_items(ctx: Ctx) -> Reply:
                     "sku": r["sku"],
                     "name": r.get("name"),
                     "description": r.get("description"),
-                    "groups": domain.group_refs(rctx, _groups_of(r)),
+                    "groups": item_views.group_refs(rctx, _groups_of(r)),
                 }
                 for r in records
             ]

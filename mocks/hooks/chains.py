@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .. import domain
 from ..clock import iso, parse_datetime
-from ..engine import USER_SUMMARIES
+from ..context import USER_SUMMARIES
 from ..resources import paged_reply
+from ..rules import conditions, inventory, items, orders, periods, value_points
 from .orders import order_line
 from .registry import hook, set_field, transform
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 # chain resource -> store kind of its users' progress: chain id -> {user: state}
 PROGRESS = {
@@ -81,11 +81,11 @@ def chain_view(ctx: Ctx, record: dict[str, Any], resource: Any) -> dict[str, Any
 
 def item_ref(ctx: Ctx, sku: str, quantity: int | None = None, **extra: Any) -> dict[str, Any]:
     """An item as chain views list it: the catalog item's identity and texts, with the quantity granted."""
-    record = domain.find_item(ctx, sku) or {}
+    record = items.find(ctx, sku) or {}
     out = {
         "item_id": record.get("item_id"),
         "sku": sku,
-        "type": domain.catalog_type(record),
+        "type": items.catalog_type(record),
         "name": record.get("name"),
         "description": record.get("description"),
         "image_url": record.get("image_url"),
@@ -101,7 +101,7 @@ def item_ref(ctx: Ctx, sku: str, quantity: int | None = None, **extra: Any) -> d
 
 def grantable(ctx: Ctx, sku: str) -> bool:
     """Chain steps grant virtual items, currencies, currency packages and bundles."""
-    return (domain.item(ctx, sku) or {}).get("type") in REWARD_TYPES
+    return (items.get(ctx, sku) or {}).get("type") in REWARD_TYPES
 
 
 def assign_step_ids(
@@ -150,7 +150,7 @@ def schedule_view(ctx: Ctx, schedule: Mapping[str, Any] | None) -> dict[str, Any
     """A reset schedule as admin views show it: the configuration plus the last and next resets."""
     if not schedule:
         return None
-    last, nxt = domain.last_reset(ctx.now, schedule), domain.next_reset(ctx.now, schedule)
+    last, nxt = periods.last_reset(ctx.now, schedule), periods.next_reset(ctx.now, schedule)
     return {
         **schedule,
         "reset_next_date": int(nxt.timestamp()) if nxt else None,
@@ -168,7 +168,7 @@ def client_schedule(ctx: Ctx, schedule: Mapping[str, Any] | None) -> dict[str, A
 
 def since_reset(ctx: Ctx, chain: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Progress entries ({at, ...}) of the chain's current schedule period (all without a schedule)."""
-    since = domain.last_reset(ctx.now, chain.get("recurrent_schedule"))
+    since = periods.last_reset(ctx.now, chain.get("recurrent_schedule"))
     return [e for e in entries if since is None or (parse_datetime(e.get("at")) or since) >= since]
 
 
@@ -207,7 +207,7 @@ def _rewarded(ctx: Ctx, entries: list[Mapping[str, Any]]) -> dict[str, int]:
         sku, amount = entry["sku"], int(entry["amount"])
         if sku in out:
             invalid(ctx, f"SKU {sku!r} is listed more than once")
-        record = domain.find_item(ctx, sku)
+        record = items.find(ctx, sku)
         if amount and (record is None or record.get("type") == "value_point"):
             invalid(ctx, f"Item with sku = '{sku}' not found")
         out[sku] = amount
@@ -218,8 +218,8 @@ def _rewarded(ctx: Ctx, entries: list[Mapping[str, Any]]) -> dict[str, int]:
 def list_vp_rewards(ctx: Ctx) -> Reply:
     """The items whose purchase awards the value point, with the points per purchase."""
     rewards = (ctx.get(VP_REWARDS, _value_point(ctx)["sku"]) or {}).get("items", {})
-    items = [{**item_ref(ctx, sku), "amount": amount} for sku, amount in rewards.items()]
-    return ctx.reply({"items": items})
+    listed = [{**item_ref(ctx, sku), "amount": amount} for sku, amount in rewards.items()]
+    return ctx.reply({"items": listed})
 
 
 @hook("admin-set-items-value-point-reward")
@@ -266,13 +266,13 @@ def delete_value_point(ctx: Ctx) -> Reply:
 
 
 def _check_periods(ctx: Ctx, record: Mapping[str, Any]) -> None:
-    periods = record.get("periods") or []
-    for period in periods:
+    windows = record.get("periods") or []
+    for period in windows:
         start, end = parse_datetime(period.get("date_from")), parse_datetime(period.get("date_until"))
         if start and end and end <= start:
             invalid(ctx, "A period must end after it starts")
-    open_ended = any(p.get("date_until") is None for p in periods)
-    if open_ended and len(periods) > 1:
+    open_ended = any(p.get("date_until") is None for p in windows)
+    if open_ended and len(windows) > 1:
         invalid(ctx, "`date_until` may be null only when a single period is given")
     if record.get("is_reset_after_end") and (open_ended or record.get("recurrent_schedule")):
         invalid(ctx, "`is_reset_after_end` cannot be true with a reset schedule or an open-ended period")
@@ -310,16 +310,16 @@ def _vp_sku(chain: Mapping[str, Any]) -> str:
 
 def _bounds(chain: Mapping[str, Any]) -> dict[str, Any]:
     """date_start / date_end of a chain from its periods (the v2 reference's fields)."""
-    periods = sorted(chain.get("periods") or [], key=lambda p: p.get("date_from") or "")
-    ends = [p.get("date_until") for p in periods]
+    windows = sorted(chain.get("periods") or [], key=lambda p: p.get("date_from") or "")
+    ends = [p.get("date_until") for p in windows]
     return {
-        "date_start": periods[0].get("date_from") if periods else None,
+        "date_start": windows[0].get("date_from") if windows else None,
         "date_end": None if not ends or None in ends else max(ends, key=parse_datetime),
     }
 
 
 def reward_chain_view(ctx: Ctx, record: dict[str, Any]) -> dict[str, Any]:
-    vp = domain.item(ctx, _vp_sku(record)) or {}
+    vp = items.get(ctx, _vp_sku(record)) or {}
     return {
         **record,
         **_bounds(record),
@@ -334,7 +334,7 @@ PREPARE["reward_chain"], VIEW["reward_chain"] = prepare_reward_chain, reward_cha
 
 
 def is_clan_chain(ctx: Ctx, chain: Mapping[str, Any]) -> bool:
-    return bool((domain.item(ctx, _vp_sku(chain)) or {}).get("is_clan"))
+    return bool((items.get(ctx, _vp_sku(chain)) or {}).get("is_clan"))
 
 
 def visible_reward_chains(ctx: Ctx) -> list[dict[str, Any]]:
@@ -349,10 +349,10 @@ def visible_reward_chains(ctx: Ctx) -> list[dict[str, Any]]:
     live = [
         c
         for c in ctx.resource("reward_chain").all(ctx)
-        if c.get("is_enabled") and domain.in_periods(ctx.now, c.get("periods"))
+        if c.get("is_enabled") and periods.in_periods(ctx.now, c.get("periods"))
     ]
     personal = [c for c in live if not c.get("is_always_visible", True) and c.get("attribute_conditions")]
-    matched = [c for c in personal if domain.conditions_hold(c["attribute_conditions"], attributes)]
+    matched = [c for c in personal if conditions.hold(c["attribute_conditions"], attributes)]
     return [c for c in live if c.get("is_always_visible", True) or c in matched or (c not in personal and not matched)]
 
 
@@ -371,7 +371,7 @@ def settle_balance(ctx: Ctx, chain: Mapping[str, Any], user: str, keep: int = 0)
     balance is first used in a new period (read, claim, or a purchase that
     earns points, whose `keep` points then count for the new period).
     """
-    since = domain.last_reset(ctx.now, chain.get("recurrent_schedule"))
+    since = periods.last_reset(ctx.now, chain.get("recurrent_schedule"))
     if since is None:
         return
     sku = _vp_sku(chain)
@@ -380,9 +380,9 @@ def settle_balance(ctx: Ctx, chain: Mapping[str, Any], user: str, keep: int = 0)
     if seen is not None and seen >= since:
         return
     if seen is not None:
-        inventory = domain.inventory(ctx, user)
-        inventory["items"][sku] = keep
-        ctx.save_user_state("inventory", inventory, user)
+        held = inventory.state(ctx, user)
+        held["items"][sku] = keep
+        ctx.save_user_state("inventory", held, user)
     epochs[sku] = iso(ctx.now)
     ctx.put(VP_EPOCH, user, epochs)
 
@@ -394,14 +394,14 @@ def _settle_on_purchase(ctx: Ctx, order: Mapping[str, Any]) -> None:
             earned = sum(
                 r["amount"] * int(line.get("quantity", 1))
                 for line in order.get("items") or []
-                for r in domain.vp_rewards(ctx, line["sku"])
+                for r in value_points.rewards(ctx, line["sku"])
                 if r["sku"] == _vp_sku(chain)
             )
             if earned:
                 settle_balance(ctx, chain, order["user"], keep=earned)
 
 
-domain.ON_FULFIL.append(_settle_on_purchase)
+orders.ON_FULFIL.append(_settle_on_purchase)
 
 
 def chain_balance(ctx: Ctx, chain: Mapping[str, Any], user: str, clan: str | None) -> int:
@@ -410,7 +410,7 @@ def chain_balance(ctx: Ctx, chain: Mapping[str, Any], user: str, clan: str | Non
     members = [user] if not is_clan_chain(ctx, chain) else [u for u, _ in clan_members(ctx, clan)]
     for member in members:
         settle_balance(ctx, chain, member)
-    return sum(domain.balance(ctx, _vp_sku(chain), member) for member in members)
+    return sum(inventory.balance(ctx, _vp_sku(chain), member) for member in members)
 
 
 def claimed_steps(ctx: Ctx, chain: Mapping[str, Any], user: str, clan: str | None) -> set[int]:
@@ -422,9 +422,7 @@ def claimed_steps(ctx: Ctx, chain: Mapping[str, Any], user: str, clan: str | Non
 def step_rewards(ctx: Ctx, step: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The step's reward items the user of the request meets the attribute conditions of."""
     return [
-        r
-        for r in step.get("reward") or []
-        if domain.conditions_hold(r.get("attribute_conditions"), ctx.principal.attributes)
+        r for r in step.get("reward") or [] if conditions.hold(r.get("attribute_conditions"), ctx.principal.attributes)
     ]
 
 
@@ -434,7 +432,7 @@ def claim_step(
     """Grant a step's rewards to the user and remember the claim; returns (sku, quantity) granted."""
     granted = [(r["sku"], int(r["quantity"])) for r in step_rewards(ctx, step)]
     for sku, quantity in granted:
-        domain.grant(ctx, sku, quantity, user)
+        inventory.grant(ctx, sku, quantity, user)
     users = progress(ctx, "reward_chain", chain["reward_chain_id"])
     users.setdefault(user, []).append({"step_id": step["step_id"], "clan": clan, "at": iso(ctx.now)})
     ctx.put(PROGRESS["reward_chain"], chain["reward_chain_id"], users)
@@ -442,7 +440,7 @@ def claim_step(
 
 
 def _balance_view(ctx: Ctx, chain: Mapping[str, Any], amount: int) -> dict[str, Any]:
-    vp = domain.item(ctx, _vp_sku(chain)) or {}
+    vp = items.get(ctx, _vp_sku(chain)) or {}
     return {
         "sku": _vp_sku(chain),
         "name": vp.get("name"),
@@ -589,7 +587,7 @@ def clan_members(ctx: Ctx, clan: str | None) -> list[tuple[str, dict[str, Any]]]
 def top_contributors(ctx: Ctx, chain: Mapping[str, Any], clan: str | None) -> list[dict[str, Any]]:
     """Up to 10 members of the clan with the most value points of the chain, best first."""
     ranked = sorted(
-        ((domain.balance(ctx, _vp_sku(chain), user), m.get("name") or user) for user, m in clan_members(ctx, clan)),
+        ((inventory.balance(ctx, _vp_sku(chain), user), m.get("name") or user) for user, m in clan_members(ctx, clan)),
         key=lambda t: (-t[0], t[1]),
     )
     return [{"name": name, "contributed_amount": amount} for amount, name in ranked if amount > 0][:10]
@@ -677,11 +675,11 @@ PREPARE["daily_chain"], VIEW["daily_chain"] = prepare_daily_chain, daily_chain_v
 
 
 def _daily_visible(ctx: Ctx, chain: Mapping[str, Any]) -> bool:
-    in_time = domain.within(ctx.now, chain["date_start"], chain.get("date_end"))
+    in_time = periods.within(ctx.now, chain["date_start"], chain.get("date_end"))
     return (
         bool(chain.get("is_enabled"))
         and in_time
-        and domain.conditions_hold(chain.get("attribute_conditions"), ctx.principal.attributes)
+        and conditions.hold(chain.get("attribute_conditions"), ctx.principal.attributes)
     )
 
 
@@ -788,9 +786,9 @@ def claim_daily_chain_step(ctx: Ctx) -> Reply:
     else:
         state.update(step=number, day=position["today"])
     ctx.put(PROGRESS["daily_chain"], chain["id"], users)
-    items = chain["steps"][number - 1]["items"]
-    lines = [order_line(ctx, i["sku"], i["quantity"], None, True) for i in items]
-    order = domain.create_order(
+    step_items = chain["steps"][number - 1]["items"]
+    lines = [order_line(ctx, i["sku"], i["quantity"], None, True) for i in step_items]
+    order = orders.create(
         ctx,
         lines,
         mode="free",
@@ -818,7 +816,7 @@ def chains_summary(ctx: Ctx, user: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "clan": (ctx.get(CLAN_MEMBER, user) or {}).get("clan"),
         "value_points": {
-            vp["sku"]: domain.balance(ctx, vp["sku"], user) for vp in ctx.resource("value_point").all(ctx)
+            vp["sku"]: inventory.balance(ctx, vp["sku"], user) for vp in ctx.resource("value_point").all(ctx)
         },
     }
     for name, kind in PROGRESS.items():

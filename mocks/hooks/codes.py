@@ -16,7 +16,7 @@ Each refusal answers with the errorCode the operation documents.
 
 A unique-offer code the user enters unlocks the offer's items in the catalog:
 it is remembered in kind `entered_offer` ({"offers": [external_id, ...]} per
-user), which `domain.unique_offer_allows` reads.
+user), which `visibility.unique_offer_allows` reads.
 
 `usable_code`, `redeem` and `enter_offer` are the rules cart and order calls
 share when they apply a code.
@@ -29,15 +29,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..clock import iso, parse_datetime
-from ..engine import JSON, USER_SUMMARIES, Reply
+from ..context import JSON, USER_SUMMARIES, Reply
 from ..resources import paged_reply
-from .limits import CODE_KINDS, fail_documented, promotion_limit, require_user
+from ..rules import conditions, inventory, item_views, items, limits, promotions
+from .limits import fail_documented, promotion_limit, require_user
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx
+    from ..context import Ctx
 
 TYPE_NAMES = {"coupon": "coupon", "promo_code": "promocode", "unique_offer": "unique_catalog_offer"}
 CODE_ALPHABET = string.ascii_uppercase + string.digits
@@ -62,7 +62,7 @@ def _kind(ctx: Ctx) -> str:
 
 def live_code(ctx: Ctx, code: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A code and its promotion (`_kind` set), when the promotion still exists."""
-    record = domain.code_record(ctx, code)
+    record = promotions.code_record(ctx, code)
     promo = record and ctx.get(record["kind"], record["external_id"])
     return (record, {**promo, "_kind": record["kind"]}) if promo else None
 
@@ -163,9 +163,9 @@ def usable_code(
     if found is None or found[0]["kind"] not in kinds or not found[1].get("is_enabled"):
         fail_documented(ctx, *REFUSALS["missing"])
     record, promo = found
-    if not domain.promotion_in_time(ctx.now, promo):
+    if not promotions.in_time(ctx.now, promo):
         fail_documented(ctx, *REFUSALS["expired" if _ended(ctx.now, promo) else "missing"])
-    if not domain.conditions_hold(promo.get("attribute_conditions"), ctx.principal.attributes):
+    if not conditions.hold(promo.get("attribute_conditions"), ctx.principal.attributes):
         fail_documented(ctx, *REFUSALS["not_for_user"])
     if check_limits and user is not None and not within_limits(ctx, record, promo, user):
         fail_documented(ctx, *REFUSALS["limit"])
@@ -176,7 +176,7 @@ def redeem(ctx: Ctx, record: dict[str, Any], promo: Mapping[str, Any], user: str
     """Count one use of the code: its `used` counter and the user's use of the promotion."""
     record["used"] = int(record.get("used", 0)) + 1
     ctx.put("code", record["code"], record)
-    domain.record_use(ctx, "promotion_use", str(promo.get("promotion_id")), user)
+    limits.record_use(ctx, "promotion_use", str(promo.get("promotion_id")), user)
 
 
 def enter_offer(ctx: Ctx, external_id: str, user: str) -> None:
@@ -203,7 +203,7 @@ def _unit_refs(ctx: Ctx, game: Mapping[str, Any]) -> list[dict[str, Any]]:
         ref = {
             "sku": unit.get("sku"),
             "type": "game_key",
-            "name": domain.text(unit.get("name"), ctx.locale),
+            "name": items.text(unit.get("name"), ctx.locale),
             "is_free": bool(unit.get("is_free")),
             "drm_name": unit.get("drm_name"),
             "drm_sku": unit.get("drm_sku"),
@@ -214,7 +214,7 @@ def _unit_refs(ctx: Ctx, game: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _item_ref(ctx: Ctx, sku: str) -> dict[str, Any]:
     """An item as reward lists show it (a game with its keys)."""
-    record = domain.find_item(ctx, sku) or {"sku": sku}
+    record = items.find(ctx, sku) or {"sku": sku}
     view = {
         k: record[k]
         for k in ("sku", "name", "type", "description", "image_url", "bundle_type", "inventory_options")
@@ -266,7 +266,7 @@ def _granted(ctx: Ctx, promo: Mapping[str, Any]) -> list[tuple[str, float]]:
     selected = (ctx.body or {}).get("selected_unit_items") or {}
     out = []
     for entry in (b for b in promo.get("bonus") or [] if b.get("sku")):
-        sku, record = entry["sku"], domain.find_item(ctx, entry["sku"]) or {}
+        sku, record = entry["sku"], items.find(ctx, entry["sku"]) or {}
         if record.get("type") == "unit":
             keys = [u["sku"] for u in record.get("unit_items") or []]
             sku = selected.get(sku) or (keys[0] if len(keys) == 1 else None)
@@ -292,15 +292,15 @@ def redeem_coupon(ctx: Ctx) -> Reply:
     record, promo = usable_code(ctx, ctx.body["coupon_code"], ("coupon",), user)
     granted = _granted(ctx, promo)
     redeem(ctx, record, promo, user)
-    items = []
+    shown = []
     for sku, quantity in granted:
-        domain.grant(ctx, sku, quantity, user)
-        item = domain.find_item(ctx, sku)
-        view = domain.catalog_item_view(ctx, item, user=user) if item else {"sku": sku}
+        inventory.grant(ctx, sku, quantity, user)
+        item = items.find(ctx, sku)
+        view = item_views.catalog_item_view(ctx, item, user=user) if item else {"sku": sku}
         if view.get("image_url") is None:  # not nullable: the shaper would invent one
             view.pop("image_url", None)
-        items.append({**view, "quantity": quantity})
-    return ctx.reply({"items": items})
+        shown.append({**view, "quantity": quantity})
+    return ctx.reply({"items": shown})
 
 
 @hook("get-coupon-rewards-by-code", "get-promo-code-rewards-by-code")
@@ -316,7 +316,7 @@ def rewards_by_code(ctx: Ctx) -> Reply:
 def verify_code(ctx: Ctx) -> Reply:
     """Whether the user may apply the code now, its kind and rewards; a unique-offer code is entered."""
     user = ctx.user_id
-    record, promo = usable_code(ctx, ctx.path["code"], CODE_KINDS, user)
+    record, promo = usable_code(ctx, ctx.path["code"], promotions.CODE_KINDS, user)
     if record["kind"] == "unique_offer":
         enter_offer(ctx, record["external_id"], user)
     return _verify_reply(

@@ -26,14 +26,14 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..clock import iso, parse_datetime
-from ..engine import USER_SUMMARIES
+from ..context import USER_SUMMARIES
 from ..resources import paged_reply
+from ..rules import items, orders
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 DEFAULT_REGION = 1
 IMAGES = "https://cdn.xsolla.net/img/misc/images"
@@ -192,11 +192,11 @@ def _game_key(ctx: Ctx) -> dict[str, Any]:
     if "item_sku" in ctx.path:
         sku, what = ctx.path["item_sku"], f"sku = '{ctx.path['item_sku']}'"
     else:
-        games = [r for r in ctx.values(domain.ITEM) if r.get("type") == "unit"]
+        games = [r for r in ctx.values(items.ITEM) if r.get("type") == "unit"]
         units = (u for game in games for u in game.get("unit_items") or [])
         sku = next((u["sku"] for u in units if u.get("item_id") == ctx.path["item_id"]), "")
         what = f"id = {ctx.path['item_id']}"
-    found = domain.find_item(ctx, sku) if sku else None
+    found = items.find(ctx, sku) if sku else None
     if found is None or found.get("type") != "game_key":
         ctx.fail(404, 4001, f"[0401-4001]: Item with {what} not found")
     return found
@@ -377,9 +377,9 @@ def entitle(
 
 def _game(ctx: Ctx, sku: str) -> dict[str, Any]:
     """A game by its SKU (or by one of its keys' SKUs); 404 4604 otherwise."""
-    found = domain.find_item(ctx, sku)
+    found = items.find(ctx, sku)
     if found is not None and found.get("type") == "game_key":
-        found = domain.item(ctx, found["_game_sku"])
+        found = items.get(ctx, found["_game_sku"])
     if found is None or found.get("type") != "unit":
         ctx.fail(404, 4604, "[0401-4604]: Game not found.")
     return found
@@ -436,7 +436,7 @@ def redeem_game_code(ctx: Ctx) -> Reply:
     key_sku, codes = found
     if code in codes["activated"]:
         ctx.fail(422, 5107, "[0401-5107]: Game code has been already activated")
-    key = domain.find_item(ctx, key_sku)
+    key = items.find(ctx, key_sku)
     if key is None:
         ctx.fail(404, 4603, "[0401-4603]: Game code not found.")
     if key.get("drm_sku") != "drmfree":
@@ -457,12 +457,12 @@ def user_games(ctx: Ctx) -> Reply:
     """The games the user owns (live or, with sandbox=1, sandbox ones), with the DRM platform of each."""
     mode = "sandbox" if ctx.query.get("sandbox") else "default"
     with_attributes = "attributes" in (ctx.query.get("additional_fields[]") or [])
-    items = []
+    games = []
     for entry in entitlements(ctx, ctx.user_id):
         if entry["mode"] != mode:
             continue
-        game = domain.item(ctx, entry["game_sku"]) or {"sku": entry["game_sku"]}
-        key = domain.find_item(ctx, entry.get("key_sku") or "") or {}
+        game = items.get(ctx, entry["game_sku"]) or {"sku": entry["game_sku"]}
+        key = items.find(ctx, entry.get("key_sku") or "") or {}
         view = {
             "name": game.get("name"),
             "description": game.get("description"),
@@ -474,8 +474,8 @@ def user_games(ctx: Ctx) -> Reply:
         }
         if with_attributes:
             view["attributes"] = game.get("attributes") or []
-        items.append(view)
-    return paged_reply(ctx, items)
+        games.append(view)
+    return paged_reply(ctx, games)
 
 
 # --------------------------------------------------------------- purchases
@@ -486,7 +486,7 @@ def deliver_game_keys(ctx: Ctx, order: Mapping[str, Any]) -> None:
     and makes him the owner of the game on the key's DRM platform."""
     mode = "sandbox" if order.get("sandbox") else "default"
     for line in order.get("items") or []:
-        key = domain.find_item(ctx, line["sku"])
+        key = items.find(ctx, line["sku"])
         if key is None or key.get("type") != "game_key":
             continue
         codes = take_for_sale(ctx, key["sku"], int(line.get("quantity", 1)))
@@ -503,5 +503,5 @@ def deliver_game_keys(ctx: Ctx, order: Mapping[str, Any]) -> None:
         )
 
 
-domain.ON_FULFIL.append(deliver_game_keys)
+orders.ON_FULFIL.append(deliver_game_keys)
 USER_SUMMARIES["entitlements"] = lambda ctx, user: entitlements(ctx, user)

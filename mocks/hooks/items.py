@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
+from ..clock import iso
 from ..resources import paged_reply
+from ..rules import items, limits, periods
 from .registry import hook, set_field, transform
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 
 def _group_ids(groups: Any) -> list[str]:
@@ -49,7 +50,7 @@ def _store_amounts(record: dict[str, Any]) -> None:
 def _check_content(ctx: Ctx, record: Mapping[str, Any]) -> None:
     """Bundles and packages hold items and currencies, never bundles (nor themselves)."""
     for entry in record.get("content") or []:
-        part = record if entry.get("sku") == record["sku"] else domain.find_item(ctx, entry.get("sku", ""))
+        part = record if entry.get("sku") == record["sku"] else items.find(ctx, entry.get("sku", ""))
         if part is not None and part.get("type") == "bundle":
             ctx.fail(
                 422,
@@ -63,7 +64,7 @@ def _prepare_game(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | Non
     seen = set()
     for unit in record.get("unit_items") or []:
         sku = unit.get("sku")
-        if sku in seen or (sku != record["sku"] and domain.item(ctx, sku) is not None):
+        if sku in seen or (sku != record["sku"] and items.get(ctx, sku) is not None):
             ctx.fail(422, 1102, f"[0401-1102]: Unprocessable Entity. SKU {sku!r} is already used in this project")
         owner = ctx.get("game_key_owner", sku)
         if owner and owner.get("game_sku") != record["sku"]:
@@ -91,32 +92,32 @@ def _group_refs(ctx: Ctx, ids: list[str]) -> list[dict[str, Any]]:
 
 
 def admin_limits(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any] | None:
-    limits = record.get("limits")
-    if not limits:
+    configured = record.get("limits")
+    if not configured:
         return None
     sold = (ctx.get("item_sold", record["sku"]) or {}).get("sold", 0)
     out: dict[str, Any] = {"per_user": None, "per_item": None, "recurrent_schedule": None}
-    total = domain.per_user_total(limits)
+    total = limits.per_user_total(configured)
     if total is not None:
-        per_user = limits.get("per_user")
+        per_user = configured.get("per_user")
         out["per_user"] = {"total": total}
         if isinstance(per_user, Mapping) and per_user.get("limit_exceeded_visibility"):
             out["per_user"]["limit_exceeded_visibility"] = per_user["limit_exceeded_visibility"]
-    if limits.get("per_item"):
+    if configured.get("per_item"):
         out["per_item"] = {
-            "total": limits["per_item"],
-            "available": max(0, limits["per_item"] - sold),
+            "total": configured["per_item"],
+            "available": max(0, configured["per_item"] - sold),
             "reserved": 0,
             "sold": sold,
         }
-    schedule = domain.user_schedule(limits)
+    schedule = limits.user_schedule(configured)
     if schedule:
-        nxt = domain.next_reset(ctx.now, schedule)
+        nxt = periods.next_reset(ctx.now, schedule)
         out["recurrent_schedule"] = {
             "per_user": {
                 **schedule,
                 "reset_next_date": int(nxt.timestamp()) if nxt else None,
-                "displayable_reset_next_date": domain.iso(nxt) if nxt else None,
+                "displayable_reset_next_date": iso(nxt) if nxt else None,
             }
         }
     return out
@@ -125,13 +126,13 @@ def admin_limits(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any] | None:
 def _content_view(ctx: Ctx, content: list[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     out = []
     for entry in content or []:
-        target = domain.find_item(ctx, entry.get("sku", "")) or {}
+        target = items.find(ctx, entry.get("sku", "")) or {}
         out.append(
             {
                 **{k: v for k, v in target.items() if not k.startswith("_")},
                 "sku": entry.get("sku"),
                 "quantity": entry.get("quantity", 1),
-                "type": domain.catalog_type(target) or "virtual_good",
+                "type": items.catalog_type(target) or "virtual_good",
             }
         )
     return out

@@ -6,7 +6,7 @@ since the last recurrent reset: `promotion_use` counters keyed by promotion id
 (purchases with a discount or bonus, redemptions of coupon and promo codes) and
 `item_use` counters keyed by SKU (purchases), the counters catalog, cart and
 redemption calls read. An admin change is recorded as an adjustment of those
-uses (`domain.adjust_uses`), so, as on the service, it holds until the next
+uses (`limits.adjust_uses`), so, as on the service, it holds until the next
 recurrent reset; a reset forgets the uses.
 
 The per-user limit of a promotion is `limits.per_user` for discounts and
@@ -24,13 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .. import domain
+from ..rules import items, limits, promotions
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
-CODE_KINDS = ("coupon", "promo_code", "unique_offer")
 USER_KINDS = ("inventory", "promotion_use", "item_use", "entered_offer")
 
 
@@ -84,23 +83,23 @@ class UserLimit:
     out_of_range: tuple[int, str]
 
     def available(self, ctx: Ctx, user: str) -> int:
-        return self.total - domain.uses(ctx, self.use_kind, self.key, user, self.schedule)
+        return self.total - limits.uses(ctx, self.use_kind, self.key, user, self.schedule)
 
     def set_available(self, ctx: Ctx, user: str, available: int) -> None:
-        used = domain.uses(ctx, self.use_kind, self.key, user, self.schedule)
-        domain.adjust_uses(ctx, self.use_kind, self.key, user, (self.total - available) - used)
+        used = limits.uses(ctx, self.use_kind, self.key, user, self.schedule)
+        limits.adjust_uses(ctx, self.use_kind, self.key, user, (self.total - available) - used)
 
     def state(self, ctx: Ctx, user: str) -> dict[str, Any]:
         return {"per_user": {"total": self.total, "available": max(0, self.available(ctx, user))}}
 
 
 def promotion_limit(promo: Mapping[str, Any]) -> UserLimit | None:
-    """The per-user limit of a promotion (`_kind` set, as domain.promotions gives it); None without one."""
-    if promo["_kind"] in CODE_KINDS:
+    """The per-user limit of a promotion (`_kind` set, as promotions.records gives it); None without one."""
+    if promo["_kind"] in promotions.CODE_KINDS:
         total, schedule = promo.get("redeem_user_limit"), None
     else:
-        limits = promo.get("limits")
-        total, schedule = domain.per_user_total(limits), domain.user_schedule(limits)
+        configured = promo.get("limits")
+        total, schedule = limits.per_user_total(configured), limits.user_schedule(configured)
     if total is None:
         return None
     key = str(promo.get("promotion_id") or promo.get("id"))
@@ -110,14 +109,14 @@ def promotion_limit(promo: Mapping[str, Any]) -> UserLimit | None:
 
 
 def item_limit(record: Mapping[str, Any]) -> UserLimit | None:
-    total = domain.per_user_total(record.get("limits"))
+    total = limits.per_user_total(record.get("limits"))
     if total is None:
         return None
     return UserLimit(
         "item_use",
         record["sku"],
         int(total),
-        domain.user_schedule(record.get("limits")),
+        limits.user_schedule(record.get("limits")),
         (4510, "[0401-4510]: Available item limit is out of range."),
     )
 
@@ -129,7 +128,7 @@ def _is_promotion(ctx: Ctx) -> bool:
 def _target(ctx: Ctx) -> UserLimit:
     """The limit the request's path names: a promotion (by id) or an item (by SKU)."""
     if _is_promotion(ctx):
-        promo = domain.find_promotion(ctx, ctx.path["promotion_id"])
+        promo = promotions.find(ctx, ctx.path["promotion_id"])
         if promo is None:
             fail_documented(
                 ctx,
@@ -140,7 +139,7 @@ def _target(ctx: Ctx) -> UserLimit:
         if limit is None:
             ctx.fail(422, 4509, "[0401-4509]: Promotion does not have configured user limits.")
         return limit
-    limit = item_limit(domain.require_item(ctx, ctx.path["item_sku"]))
+    limit = item_limit(items.require(ctx, ctx.path["item_sku"]))
     if limit is None:
         ctx.fail(422, 4508, "[0401-4508]: Item does not have configured user limits.")
     return limit
@@ -195,7 +194,7 @@ def reset_user_limit(ctx: Ctx) -> Reply:
     """Restore the full limit for one user, or for every user when `user` is null."""
     limit = _target(ctx)
     user = _body_user(ctx)
-    domain.clear_uses(ctx, limit.use_kind, limit.key, require_user(ctx, user) if user else None)
+    limits.clear_uses(ctx, limit.use_kind, limit.key, require_user(ctx, user) if user else None)
     return ctx.reply(None)
 
 
@@ -203,5 +202,5 @@ def reset_user_limit(ctx: Ctx) -> Reply:
 def reset_all_user_limits(ctx: Ctx) -> Reply:
     """Restore the full limit of every promotion (or item) for one user."""
     user = require_user(ctx, _body_user(ctx))
-    domain.clear_uses(ctx, "promotion_use" if _is_promotion(ctx) else "item_use", None, user)
+    limits.clear_uses(ctx, "promotion_use" if _is_promotion(ctx) else "item_use", None, user)
     return ctx.reply(None)

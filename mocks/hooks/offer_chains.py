@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..clock import iso
 from ..resources import paged_reply
+from ..rules import items, orders, periods, prices, value_points
 from .chains import (
     PREPARE,
     PROGRESS,
@@ -32,7 +32,7 @@ from .orders import order_line
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 MAX_OFFER_STEPS = 30
 
@@ -43,12 +43,12 @@ def step_price(ctx: Ctx, step: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     total, currency = Decimal(0), None
     for entry in step["items"]:
-        price = domain.base_price(domain.item(ctx, entry["sku"]) or {})
+        price = prices.base_price(items.get(ctx, entry["sku"]) or {})
         if price is None:
             return None
         total += price["amount"] * int(entry["quantity"])
         currency = currency or price["currency"]
-    return {"amount": float(domain.money(total)), "currency": currency}
+    return {"amount": float(prices.money(total)), "currency": currency}
 
 
 def prepare_offer_chain(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def _items(ctx: Ctx, step: Mapping[str, Any], client: bool = False) -> list[dict
         order = n if entry.get("order") is None else entry["order"]
         view = item_ref(ctx, entry["sku"], entry["quantity"], order=order)
         if client:
-            content = (domain.item(ctx, entry["sku"]) or {}).get("content")
+            content = (items.get(ctx, entry["sku"]) or {}).get("content")
             view["content"] = [item_ref(ctx, c["sku"], c.get("quantity", 1)) for c in content or []] or None
         out.append(view)
     return out
@@ -130,14 +130,14 @@ def next_step(chain: Mapping[str, Any], completed: list[int]) -> int | None:
 
 
 def _visible(ctx: Ctx, chain: Mapping[str, Any]) -> bool:
-    return bool(chain.get("is_enabled")) and domain.within(ctx.now, chain["date_start"], chain.get("date_end"))
+    return bool(chain.get("is_enabled")) and periods.within(ctx.now, chain["date_start"], chain.get("date_end"))
 
 
 def _vp_rewards(ctx: Ctx, step: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     rewards = [
         {**r, "amount": r["amount"] * int(entry["quantity"])}
         for entry in step["items"]
-        for r in domain.vp_rewards(ctx, entry["sku"])
+        for r in value_points.rewards(ctx, entry["sku"])
     ]
     return rewards or None
 
@@ -199,7 +199,7 @@ def claim_offer_chain_step(ctx: Ctx) -> Reply:
     """Complete the user's next step when it is free: its items arrive through a free order."""
     chain, step = _takeable_step(ctx, paid=False)
     lines = [order_line(ctx, i["sku"], i["quantity"], None, True) for i in step["items"]]
-    order = domain.create_order(
+    order = orders.create(
         ctx,
         lines,
         mode="free",
@@ -216,11 +216,11 @@ def order_offer_chain_step(ctx: Ctx) -> Reply:
     chain, step = _takeable_step(ctx, paid=True)
     lines = []
     for entry in step["items"]:
-        unit = str(domain.base_price(domain.item(ctx, entry["sku"]) or {})["amount"])
+        unit = str(prices.base_price(items.get(ctx, entry["sku"]) or {})["amount"])
         lines.append(
             order_line(ctx, entry["sku"], entry["quantity"], {"amount": unit, "amount_without_discount": unit}, False)
         )
-    order = domain.create_order(
+    order = orders.create(
         ctx,
         lines,
         mode="real",
@@ -253,4 +253,4 @@ def complete_offer_step(ctx: Ctx, order: Mapping[str, Any]) -> None:
     ctx.put(PROGRESS["offer_chain"], chain["id"], users)
 
 
-domain.ON_FULFIL.append(complete_offer_step)
+orders.ON_FULFIL.append(complete_offer_step)

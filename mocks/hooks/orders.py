@@ -1,7 +1,7 @@
 """Orders: from a cart, from one item, server side, free, or paid in virtual
 currency; read by their buyer and searched server side.
 
-An order is a record of kind `order` made with `domain.create_order`. Its lines
+An order is a record of kind `order` made with `orders.create`. Its lines
 are [{order_item_id, sku, quantity, amount, amount_without_discount, is_free,
 bonus: [{order_item_id, sku, quantity}]}] with unit prices as the cart showed
 them (bonus items ride on the first line); its source names the promotions
@@ -9,7 +9,7 @@ applied, the promo code, the cart and the buyer's email and country. Orders
 paid with money start `new` and are delivered on their first move to paid or
 done (the control API plays the payment); free orders and virtual-currency
 purchases are done at once. Delivery consumes the item limits and counts the
-promotions' uses (`domain.fulfil`); here it also counts the use of the promo
+promotions' uses (`orders.fulfil`); here it also counts the use of the promo
 code and gives the payment an invoice.
 
 Every purchase checks what the user may buy now (enabled, in its periods,
@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..auth import Principal
 from ..clock import parse_datetime
+from ..rules import inventory, items, limits, orders, prices, promotions, visibility
 from . import codes
 from .cart import (
     INVALID_CART,
@@ -42,7 +42,7 @@ from .cart import (
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 INVALID_ITEM = (422, 1411, "[0401-1411]: Invalid item")
 
@@ -54,10 +54,10 @@ def purchasable(ctx: Ctx, record: Mapping[str, Any] | None, user: str, quantity:
     """Enabled, in its periods, and the user's and the item's limits leave `quantity` units."""
     if record is None:
         return False
-    limits = domain.user_limit_state(ctx, record, user)
-    if not domain.can_buy(ctx, record, user, limits):
+    state = limits.user_limit_state(ctx, record, user)
+    if not visibility.can_buy(ctx, record, user, state):
         return False
-    return all(quantity <= part["available"] for part in (limits or {}).values() if part)
+    return all(quantity <= part["available"] for part in (state or {}).values() if part)
 
 
 def orderable_item(ctx: Ctx, sku: str, user: str, quantity: int) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def place(
     """Create the order with the request's options (sandbox, custom parameters) and the buyer's email."""
     body = ctx.body if isinstance(ctx.body, Mapping) else {}
     source = {**source, "custom_parameters": body.get("custom_parameters"), "email": ctx.principal.email}
-    return domain.create_order(
+    return orders.create(
         ctx,
         lines,
         mode=mode,
@@ -136,7 +136,7 @@ def place(
 
 
 def _applied_ids(ctx: Ctx, sku: str, user: str) -> list[int]:
-    return [promotion_id(p) for p in domain.discount_percent(ctx, sku, user)[1]]
+    return [promotion_id(p) for p in prices.discount_percent(ctx, sku, user)[1]]
 
 
 # ------------------------------------------------------------ cart orders
@@ -192,8 +192,8 @@ def admin_payment_token(ctx: Ctx) -> Reply:
     if not country and not ctx.headers.get("x-user-ip"):
         ctx.fail(422, 1102, "[0401-1102]: The parameter user.country.value or the header X-User-Ip must be specified")
     ctx.principal = Principal("user", ctx.project_id, user, (person.get("email") or {}).get("value"))
-    items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in ctx.body["purchase"]["items"]]
-    for entry in items:
+    wanted = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in ctx.body["purchase"]["items"]]
+    for entry in wanted:
         if line_problem(ctx, entry["sku"], False):
             ctx.fail(*INVALID_CART)
         if sellable(ctx, entry["sku"]).get("is_free"):
@@ -201,7 +201,7 @@ def admin_payment_token(ctx: Ctx) -> Reply:
     cart = {
         "cart_id": "",
         "user": user,
-        "items": items,
+        "items": wanted,
         "country": country,
         "currency": (ctx.body.get("settings") or {}).get("currency"),
     }
@@ -231,7 +231,7 @@ def order_item(ctx: Ctx) -> Reply:
     record = orderable_item(ctx, sku, user, quantity)
     if body.get("promo_code"):
         codes.usable_code(ctx, body["promo_code"], ("promo_code",), user)
-    price = domain.price_view(ctx, in_currency(record, body.get("currency")), user=user)["price"]
+    price = prices.price_view(ctx, in_currency(record, body.get("currency")), user=user)["price"]
     if record.get("is_free") or price is None:
         ctx.fail(*INVALID_ITEM)
     order = place(
@@ -271,15 +271,15 @@ def buy_for_virtual_currency(ctx: Ctx) -> Reply:
     """
     user, sku, currency_sku = ctx.user_id, ctx.path["item_sku"], ctx.path["virtual_currency_sku"]
     record = orderable_item(ctx, sku, user, 1)
-    currency = domain.item(ctx, currency_sku)
+    currency = items.get(ctx, currency_sku)
     if currency is None or currency.get("type") != "virtual_currency":
         ctx.fail(*not_found(currency_sku))
     price = next(
-        (p for p in domain.price_view(ctx, record, user=user)["virtual_prices"] if p["sku"] == currency_sku), None
+        (p for p in prices.price_view(ctx, record, user=user)["virtual_prices"] if p["sku"] == currency_sku), None
     )
     if price is None:
         ctx.fail(*INVALID_ITEM)
-    if not domain.charge(ctx, currency_sku, price["amount"], user):
+    if not inventory.charge(ctx, currency_sku, price["amount"], user):
         ctx.fail(422, 5006, "[0401-5006]: Not enough virtual currency")
     source = {"promotions": _applied_ids(ctx, sku, user), "platform": ctx.query.get("platform") or "xsolla"}
     order = place(
@@ -314,7 +314,7 @@ def _amounts(order: Mapping[str, Any], amount: Any, full: Any) -> dict[str, Any]
         return None
 
     def shown(value: Any) -> str:
-        return str(int(Decimal(value))) if order["mode"] == "virtual" else str(domain.money(value))
+        return str(int(Decimal(value))) if order["mode"] == "virtual" else str(prices.money(value))
 
     return {"amount": shown(amount), "amount_without_discount": shown(full), "currency": order["currency"]}
 
@@ -325,7 +325,7 @@ def _bonus(order: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
     """An order as its buyer reads it: status, lines with unit prices, the total."""
-    items = []
+    lines = []
     every = [(line, False) for line in order.get("items") or []] + [(b, True) for b in _bonus(order)]
     for line, is_bonus in every:
         entry = {
@@ -336,8 +336,8 @@ def order_view(order: Mapping[str, Any]) -> dict[str, Any]:
         price = _amounts(
             order, "0" if is_bonus else line.get("amount"), "0" if is_bonus else line.get("amount_without_discount")
         )
-        items.append({**entry, "price": price} if price else entry)
-    content: dict[str, Any] = {"is_free": order["mode"] == "free", "items": items}
+        lines.append({**entry, "price": price} if price else entry)
+    content: dict[str, Any] = {"is_free": order["mode"] == "free", "items": lines}
     total = _amounts(order, *_totals(order))
     if total:
         content["virtual_price" if order["mode"] == "virtual" else "price"] = total
@@ -359,17 +359,17 @@ def _admin_price(order: Mapping[str, Any], amount: Any, full: Any) -> dict[str, 
 
 
 def _admin_line(ctx: Ctx, order: Mapping[str, Any], line: Mapping[str, Any], is_bonus: bool) -> dict[str, Any]:
-    record = domain.find_item(ctx, line["sku"]) or {}
+    record = items.find(ctx, line["sku"]) or {}
     described = {
-        "name": domain.text(record.get("name"), "en"),
+        "name": items.text(record.get("name"), "en"),
         "image_url": record.get("image_url"),
-        "description": domain.text(record.get("description"), "en"),
+        "description": items.text(record.get("description"), "en"),
     }
     out = {
         "order_item_id": line.get("order_item_id"),
         "item_id": record.get("item_id"),
         "sku": line["sku"],
-        "type": domain.catalog_type(record),
+        "type": items.catalog_type(record),
         "quantity": int(line.get("quantity", 1)),
         "is_free": is_bonus or bool(line.get("is_free")),
         "is_bonus": is_bonus,
@@ -384,7 +384,7 @@ def admin_order_view(ctx: Ctx, order: Mapping[str, Any]) -> dict[str, Any]:
     """An order as the server-side search shows it: buyer, lines with invoice data, promotions and codes."""
     source = order.get("source") or {}
     code = source.get("code")
-    code_promo = (domain.code_record(ctx, code) or {}).get("promotion_id") if code else None
+    code_promo = (promotions.code_record(ctx, code) or {}).get("promotion_id") if code else None
     buyer = {"id": order["user"], "country": source.get("country"), "email": source.get("email")}
     view = {
         "order_id": order["order_id"],
@@ -414,7 +414,7 @@ def search_orders(ctx: Ctx) -> Reply:
     body = ctx.body or {}
     since = parse_datetime(body.get("created_date_from"))
     until = parse_datetime(body.get("created_date_until"))
-    orders = sorted(
+    found = sorted(
         (
             o
             for o in ctx.values("order")
@@ -424,12 +424,12 @@ def search_orders(ctx: Ctx) -> Reply:
         key=lambda o: o["order_id"],
     )
     offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
-    page = orders[offset : offset + limit]
+    page = found[offset : offset + limit]
     return ctx.reply(
         {
             "orders": [admin_order_view(ctx, o) for o in page],
-            "has_more": offset + len(page) < len(orders),
-            "total_items_count": len(orders),
+            "has_more": offset + len(page) < len(found),
+            "total_items_count": len(found),
         }
     )
 
@@ -440,7 +440,7 @@ def search_orders(ctx: Ctx) -> Reply:
 def count_code_use(ctx: Ctx, order: Mapping[str, Any]) -> None:
     """A delivered order uses its promo code once more (the promotion's use is counted by fulfil)."""
     code = (order.get("source") or {}).get("code")
-    record = domain.code_record(ctx, code) if code else None
+    record = promotions.code_record(ctx, code) if code else None
     if record is not None:
         record["used"] = int(record.get("used", 0)) + 1
         ctx.put("code", code, record)
@@ -452,4 +452,4 @@ def issue_invoice(ctx: Ctx, order: dict[str, Any]) -> None:
         order["invoice_id"] = str(ctx.next_id("invoice"))
 
 
-domain.ON_FULFIL.extend([count_code_use, issue_invoice])
+orders.ON_FULFIL.extend([count_code_use, issue_invoice])

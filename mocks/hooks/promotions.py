@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..resources import paged_reply
+from ..rules import limits, promotions
 from .registry import hook, set_field, transform
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 
 @transform("promotion_view")
@@ -28,10 +28,10 @@ def promotion_view(ctx: Ctx, record: dict[str, Any], resource: Any = None) -> di
         view["total_limit_state"] = (
             None if total is None else {"available": max(0, int(total) - used), "reserved": 0, "used": used}
         )
-    limits = record.get("limits")
-    if isinstance(limits, dict):
-        total = domain.per_user_total(limits)
-        schedule = domain.user_schedule(limits)
+    configured = record.get("limits")
+    if isinstance(configured, dict):
+        total = limits.per_user_total(configured)
+        schedule = limits.user_schedule(configured)
         view["limits"] = {
             "per_user": None if total is None else {"total": total},
             "per_item": None,
@@ -48,7 +48,7 @@ for _name, _resource in (("coupon", "coupon"), ("promo-code", "promo_code"), ("u
 @hook("activate-promotion", "deactivate-promotion")
 def switch_promotion(ctx: Ctx) -> Reply:
     """Activate or deactivate a promotion of any type by its numeric id."""
-    promo = domain.find_promotion(ctx, ctx.path["promotion_id"])
+    promo = promotions.find(ctx, ctx.path["promotion_id"])
     if promo is None:
         ctx.fail(
             404,
@@ -57,7 +57,7 @@ def switch_promotion(ctx: Ctx) -> Reply:
         )
     kind = promo.pop("_kind")
     promo["is_enabled"] = ctx.op.operation_id == "activate-promotion"
-    ctx.put(kind, domain.promotion_key({**promo, "_kind": kind}), promo)
+    ctx.put(kind, promotions.key({**promo, "_kind": kind}), promo)
     return ctx.reply(None)
 
 
@@ -65,7 +65,7 @@ def switch_promotion(ctx: Ctx) -> Reply:
 def promotion_list(ctx: Ctx) -> Reply:
     """Every promotion of the project, whatever its type."""
     records = []
-    for promo in sorted(domain.promotions(ctx), key=lambda p: p.get("promotion_id") or p.get("id") or 0):
+    for promo in sorted(promotions.records(ctx), key=lambda p: p.get("promotion_id") or p.get("id") or 0):
         kind = promo.pop("_kind")
         view = ctx.resource(kind).to_view(ctx, promo)
         view["id"] = promo.get("promotion_id") or promo.get("id")

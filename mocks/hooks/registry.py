@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..resources import TRANSFORMS
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 HOOKS: dict[str, Callable[[Ctx], Reply]] = {}
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import domain
 from ..resources import paged_reply
+from ..rules import item_views, items, promotions, visibility
 from .chains import invalid
 from .registry import hook
 
 if TYPE_CHECKING:
-    from ..engine import Ctx, Reply
+    from ..context import Ctx, Reply
 
 CATALOG_TYPES = ("virtual_good", "virtual_currency", "bundle", "unit")
 
@@ -25,13 +25,13 @@ def upsell_records(ctx: Ctx, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items an upsell offers: `fixed_list` its SKUs in order; `most_sellable` the items sold so
     far, best sellers first; `only_promotions` the items of active discounts and bonus conditions."""
     if config["type"] == "fixed_list":
-        return [r for r in (domain.find_item(ctx, sku) for sku in config.get("items") or []) if r]
+        return [r for r in (items.find(ctx, sku) for sku in config.get("items") or []) if r]
     catalog = [r for r in ctx.values("item") if r.get("type") in CATALOG_TYPES]
     if config["type"] == "most_sellable":
         sold = {r["sku"]: (ctx.get("item_sold", r["sku"]) or {}).get("sold", 0) for r in catalog}
         return sorted((r for r in catalog if sold[r["sku"]]), key=lambda r: -sold[r["sku"]])
-    promoted = {i.get("sku") for p in domain.active_discounts(ctx, None) for i in p.get("items") or []}
-    promoted |= {c.get("sku") for p in domain.active_bonuses(ctx, None) for c in p.get("condition") or []}
+    promoted = {i.get("sku") for p in promotions.active_discounts(ctx, None) for i in p.get("items") or []}
+    promoted |= {c.get("sku") for p in promotions.active_bonuses(ctx, None) for c in p.get("condition") or []}
     return [r for r in catalog if r["sku"] in promoted]
 
 
@@ -45,7 +45,7 @@ def _admin_item(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_items(ctx: Ctx) -> None:
-    missing = [sku for sku in ctx.body.get("items") or [] if domain.find_item(ctx, sku) is None]
+    missing = [sku for sku in ctx.body.get("items") or [] if items.find(ctx, sku) is None]
     if missing:
         ctx.fail(404, 9901, f"[0401-4001]: Items weren't found: {', '.join(missing)}")
 
@@ -56,8 +56,8 @@ def upsell_configuration(ctx: Ctx) -> Reply:
     config = _config(ctx)
     if config is None:
         return ctx.reply([])
-    items = [_admin_item(ctx, r) for r in upsell_records(ctx, config)]
-    return ctx.reply([{"is_enabled": bool(config.get("is_enabled")), "type": config["type"], "items": items}])
+    offered = [_admin_item(ctx, r) for r in upsell_records(ctx, config)]
+    return ctx.reply([{"is_enabled": bool(config.get("is_enabled")), "type": config["type"], "items": offered}])
 
 
 @hook("post-upsell", "put-upsell")
@@ -87,8 +87,8 @@ def upsell_items(ctx: Ctx) -> Reply:
     config = _config(ctx)
     user = ctx.principal.user_id
     records = upsell_records(ctx, config) if config and config.get("is_enabled") else []
-    visible = [r for r in records if domain.catalog_visible(ctx, r, user=user)]
-    return paged_reply(ctx, [domain.catalog_item_view(ctx, r, user=user) for r in visible])
+    visible = [r for r in records if visibility.catalog_visible(ctx, r, user=user)]
+    return paged_reply(ctx, [item_views.catalog_item_view(ctx, r, user=user) for r in visible])
 
 
 @hook("get-all-filter-rules")

@@ -297,8 +297,9 @@ def test_server_side_payment_token_and_search(api: ContractClient) -> None:
 
 def test_a_game_in_an_order_is_shown_as_a_key(app_api: ContractClient, mock_app) -> None:
     """Rewards (chain steps, bonuses) can put a game in an order: answers show it as a game key."""
-    from xsolla_contract.mocks import domain, engine_of
+    from xsolla_contract.mocks import engine_of
     from xsolla_contract.mocks.hooks.orders import order_line
+    from xsolla_contract.mocks.rules import orders
 
     key = {"sku": "starfall_steam", "drm_sku": "steam"}
     key["prices"] = [{"amount": 20, "currency": "USD", "is_default": True, "is_enabled": True}]
@@ -307,7 +308,7 @@ def test_a_game_in_an_order_is_shown_as_a_key(app_api: ContractClient, mock_app)
 
     def reward(ctx) -> None:
         line = order_line(ctx, "starfall", 1, None, True)
-        domain.create_order(ctx, [line], mode="free", user="u1", status="done", source={})
+        orders.create(ctx, [line], mode="free", user="u1", status="done", source={})
 
     engine_of(mock_app).run(app_api.project_id, reward)
     found = app_api.post(app_api.path(SEARCH), json={}, headers=app_api.admin())  # validated against the spec

@@ -1,0 +1,114 @@
+"""Promotions of every type and the codes that belong to them.
+
+Discounts and bonuses are numbered by `id`; coupons, promo codes and unique catalog
+offers are named by `external_id`; every promotion also has a numeric `promotion_id`.
+Records read through `records` carry their type in `_kind`. Codes live in kind
+`code`, keyed by the code itself: {code, kind, external_id, promotion_id, used, reserved}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..context import Ctx
+from . import conditions, limits, periods
+
+KINDS = ("coupon", "promo_code", "unique_offer", "discount", "bonus")
+CODE_KINDS = ("coupon", "promo_code", "unique_offer")
+
+
+def records(ctx: Ctx, kinds: Iterable[str] = KINDS) -> list[dict[str, Any]]:
+    """The promotions of these kinds, each with its kind in `_kind`."""
+    out = []
+    for kind in kinds:
+        for record in ctx.values(kind):
+            out.append({**record, "_kind": kind})
+    return out
+
+
+def find(ctx: Ctx, promotion_id: int) -> dict[str, Any] | None:
+    """A promotion of any type by its numeric id (`_kind` set)."""
+    for record in records(ctx):
+        if record.get("promotion_id") == promotion_id or (
+            record["_kind"] in ("discount", "bonus") and record.get("id") == promotion_id
+        ):
+            return record
+    return None
+
+
+def key(record: Mapping[str, Any]) -> Any:
+    """The store key of a promotion (`_kind` set)."""
+    return record.get("external_id") if record.get("_kind") in CODE_KINDS else record.get("id")
+
+
+def in_time(now: datetime, promo: Mapping[str, Any]) -> bool:
+    """Inside the promotion's periods (or its date range)."""
+    if promo.get("promotion_periods"):
+        return periods.in_periods(now, promo["promotion_periods"])
+    if promo.get("periods"):
+        return periods.in_periods(now, promo["periods"])
+    return periods.within(now, promo.get("date_start"), promo.get("date_end"))
+
+
+def usable(ctx: Ctx, promo: Mapping[str, Any], user: str | None) -> bool:
+    """Enabled, in its time window, its attribute conditions met, user limit not reached."""
+    if not promo.get("is_enabled") or not in_time(ctx.now, promo):
+        return False
+    if not conditions.hold(promo.get("attribute_conditions"), ctx.principal.attributes):
+        return False
+    if user is not None:
+        cap = limits.per_user_total(promo.get("limits"))
+        if (
+            cap is not None
+            and limits.uses(
+                ctx,
+                "promotion_use",
+                str(promo.get("promotion_id") or promo.get("id")),
+                user,
+                limits.user_schedule(promo.get("limits")),
+            )
+            >= cap
+        ):
+            return False
+    return True
+
+
+def _active(ctx: Ctx, kind: str, user: str | None) -> list[dict[str, Any]]:
+    key = (
+        kind,
+        ctx.project_id,
+        ctx.now.replace(microsecond=0),
+        tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
+    )
+    candidates = ctx.cached(key, lambda: [p for p in records(ctx, (kind,)) if usable(ctx, p, None)], (kind,))
+    return candidates if user is None else [p for p in candidates if usable(ctx, p, user)]
+
+
+def active_discounts(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
+    """Discount promotions usable now by the request's user (by `user` within their limits)."""
+    return _active(ctx, "discount", user)
+
+
+def active_bonuses(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
+    """Bonus promotions usable now by the request's user (by `user` within their limits)."""
+    return _active(ctx, "bonus", user)
+
+
+def code_record(ctx: Ctx, code: str) -> dict[str, Any] | None:
+    """A coupon / promo code / unique offer code (codes are case-sensitive)."""
+    return ctx.get("code", code)
+
+
+def promo_code_promotion(ctx: Ctx, code: str | None) -> dict[str, Any] | None:
+    """The enabled promo-code promotion a code belongs to (None when unusable)."""
+    if not code:
+        return None
+    found = code_record(ctx, code)
+    if not found or found.get("kind") != "promo_code":
+        return None
+    promo = ctx.get("promo_code", found["external_id"])
+    if promo is None or not usable(ctx, {**promo, "_kind": "promo_code"}, ctx.principal.user_id):
+        return None
+    return promo
