@@ -294,6 +294,11 @@ def token_cmd(
     "':memory:', or a file path (replays earlier failures first).",
 )
 @click.option(
+    "--phases",
+    help="Only these phases, comma-separated: workflows, examples, coverage, fuzzing, stateful "
+    "(default: all that apply; workflows need --prepare, stateful --stateful or its name here).",
+)
+@click.option(
     "--progress",
     type=click.Choice(["auto", "bar", "lines"]),
     default="auto",
@@ -323,6 +328,7 @@ def fuzz_cmd(
     stateful_steps: int,
     stateful_time: float,
     database: str,
+    phases: str | None,
     progress: str,
 ) -> None:
     """Property-based and stateful contract tests (schemathesis) against the mock or any server.
@@ -360,6 +366,7 @@ def fuzz_cmd(
             stateful_time=stateful_time,
             database=database,
             progress_bar={"auto": None, "bar": True, "lines": False}[progress],
+            phases=tuple(p.strip() for p in (phases or "").split(",") if p.strip()),
         )
         result = run_fuzz(options)
     except (ValueError, ContractError) as exc:

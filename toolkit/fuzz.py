@@ -205,6 +205,7 @@ WORKFLOW_CHECKS = (
     "response_schema_conformance",
     *RESOURCE_CHECKS,
 )
+PHASES = ("workflows", "examples", "coverage", "fuzzing", "stateful")
 COVERAGE_FACTOR = 4  # the examples and coverage phases keep this many times --max-examples cases per operation
 STATEFUL_FACTOR = 2  # scenarios per stateful group, as a multiple of --max-examples
 
@@ -235,6 +236,7 @@ class FuzzOptions:
     database: str = "none"  # schemathesis' example database: none, :memory: or a path
     min_success_coverage: float | None = None
     progress_bar: bool | None = None  # None: on a terminal
+    phases: tuple[str, ...] = ()  # only these (of PHASES); empty: all that apply
 
     @property
     def scenarios(self) -> int:
@@ -245,6 +247,16 @@ class FuzzOptions:
         if self.read_only:
             return False
         return self.prepare if self.prepare is not None else self.app == "mock"
+
+    def runs(self, phase: str) -> bool:
+        """Whether the run includes a phase: workflows need a prepared sandbox, stateful asks for --stateful."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}; the phases are {', '.join(PHASES)}")
+        if phase == "workflows" and not self.prepares:
+            return False
+        if phase == "stateful" and not self.stateful and "stateful" not in self.phases:
+            return False
+        return not self.phases or phase in self.phases
 
 
 @dataclass
@@ -446,7 +458,7 @@ class _Run:
             record=self.record.record_call,
             user=creds.user_id(),
             token=creds.user_token(),
-            session=None,
+            run=f"{options.seed % 0x1000000:06x}" if options.seed is not None and self.app is not None else None,
         )
         chosen = [w for w in scenarios.WORKFLOWS if w is scenarios.SANDBOX or {s.op for s in w.steps} & self.selected]
         self.begin("workflows", f"Workflows: {len(chosen)} ({sum(len(w.steps) for w in chosen)} steps)", len(chosen))
@@ -459,10 +471,8 @@ class _Run:
         case = f"Workflow: {report.name}"
         self.extra_cases.append(case)
         for step in report.steps:
-            for text in step.failures:
-                check, _, title = text.partition(": ")
-                label = self._label(step.step.op)
-                self.record.add(Finding("workflows", case, label, check if title else "", title or text))
+            for p in step.failures:
+                self.record.add(Finding("workflows", case, p.operation, p.check, p.title, p.message, p.reproduce))
         unmet = report.unmet
         self.record.notes[case] += [s.line() for s in report.steps]
         failures = sum(len(s.failures) for s in report.steps)
@@ -490,10 +500,9 @@ class _Run:
 
     # -------------------------------------------------- schemathesis phases
 
-    def unit_phases(self) -> None:
+    def unit_phases(self, phases: tuple[str, ...]) -> None:
         from schemathesis.engine import events, from_schema
 
-        phases = ("examples", "coverage", "fuzzing")
         ops = sorted(self.selected)
         schema = _schema(self.spec, self.options, self.app, ops, phases, self.record)
         finished: dict[str, Counter[str]] = defaultdict(Counter)
@@ -595,19 +604,23 @@ class _Run:
         self.progress.line(
             f"xsolla-contract fuzz: {len(self.selected)} operations against {target}; "
             f"seed {options.seed if options.seed is not None else 'random'}; "
-            f"{options.max_examples} cases per operation and phase"
-            + (f" ({COVERAGE_FACTOR * options.max_examples} in coverage)" if True else "")
+            f"{options.max_examples} cases per operation and phase "
+            f"({COVERAGE_FACTOR * options.max_examples} in examples and coverage)"
             + ("; positive and negative data" if options.negative else "; positive data")
         )
+        for phase in options.phases:
+            options.runs(phase)  # an unknown name fails before anything runs
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))  # in process, the mock runs deep in the stack
         started = time.perf_counter()
         runner = None
         try:
             with _bounded_drivers(COVERAGE_FACTOR * options.max_examples, COVERAGE_FACTOR * options.max_examples):
-                if options.prepares:
+                if options.runs("workflows"):
                     runner = self.workflows()
-                self.unit_phases()
-                if options.stateful:
+                unit = tuple(p for p in ("examples", "coverage", "fuzzing") if options.runs(p))
+                if unit:
+                    self.unit_phases(unit)
+                if options.runs("stateful"):
                     self.stateful()
         finally:
             if runner is not None:

@@ -53,6 +53,7 @@ class RunRecord:
     phase_times: dict[str, float] = field(default_factory=dict)
     phase_calls: Counter[str] = field(default_factory=Counter)
     phase: str = ""
+    _keys: set[tuple[str, ...]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_call(self, label: str, status: int) -> None:
@@ -61,8 +62,11 @@ class RunRecord:
             self.phase_calls[self.phase] += 1
 
     def add(self, finding: Finding) -> None:
+        """Keep a failure, once per test case, operation, check and title (the first message)."""
+        key = (finding.case, finding.operation, finding.check, finding.title)
         with self._lock:
-            if finding not in self.findings:
+            if key not in self._keys:
+                self._keys.add(key)
                 self.findings.append(finding)
 
     @property

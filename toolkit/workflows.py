@@ -172,13 +172,29 @@ def _pointer(document: Any, pointer: str, name: str) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A failed check: its name, title and message, and the operation it is about (for the
+    resource checks, the operation that created or deleted the resource)."""
+
+    check: str
+    title: str
+    message: str
+    operation: str
+    reproduce: str = ""
+
+    def __str__(self) -> str:
+        first = self.message.strip().splitlines()[0][:200] if self.message.strip() else ""
+        return f"{self.check}: {self.title}" + (f" ({first})" if first else "")
+
+
 @dataclass
 class StepReport:
     workflow: str
     step: Step
     status: int | None  # None: skipped
     reason: str = ""  # why skipped, or the error the answer gave
-    failures: list[str] = field(default_factory=list)
+    failures: list[Problem] = field(default_factory=list)
 
     def line(self) -> str:
         where = f"{self.step.label} ({self.step.op})" if self.step.name else self.step.op
@@ -195,8 +211,8 @@ class WorkflowReport:
     seconds: float = 0.0
 
     @property
-    def failures(self) -> list[str]:
-        return [f"{s.step.op}: {f}" for s in self.steps for f in s.failures]
+    def failures(self) -> list[Problem]:
+        return [f for s in self.steps for f in s.failures]
 
     @property
     def unmet(self) -> list[StepReport]:
@@ -311,7 +327,9 @@ class Runner:
         if not _as_expected(report):
             report.reason = _error_text(outcome)
         if step.refused and outcome.ok:
-            report.failures.append(f"{step.refused}: {PROMISES.get(step.refused, step.refused)} ({step.note})")
+            report.failures.append(
+                Problem(step.refused, PROMISES.get(step.refused, step.refused), step.note, case.operation.label, _curl(case))
+            )
         if step.pages and outcome.ok:
             report.failures += self.check_pages(case, parent, recorder)
         if step.name and (outcome.ok or step.expect == outcome.status):
@@ -415,16 +433,16 @@ class Runner:
             response = case.call(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a network error is a finding, not a crash of the run
             self.record(case.operation.label, 0)
-            return None, [f"no answer: {type(exc).__name__}: {exc}"]
+            return None, [Problem("no_answer", "No answer", f"{type(exc).__name__}: {exc}", case.operation.label)]
         recorder.record_response(case_id=case.id, response=response)
         self.record(case.operation.label, response.status_code)
-        failures: list[str] = []
+        failures: list[Problem] = []
         try:
             case.validate_response(response, checks=self.checks, recorder=recorder)
         except FailureGroup as group:
-            failures = [describe_failure(f) for f in group.exceptions]
+            failures = [problem(f, case) for f in group.exceptions]
         except AssertionError as exc:
-            failures = [str(exc).splitlines()[0] if str(exc) else type(exc).__name__]
+            failures = [Problem("", type(exc).__name__, str(exc), case.operation.label, _curl(case))]
         return response, failures
 
     def check_pages(self, case: Any, parent: Outcome | None, recorder: Any) -> list[str]:
@@ -444,7 +462,12 @@ class Runner:
         first = {json.dumps(e, sort_keys=True) for e in pages[0]}
         shared = [e for e in pages[1] if json.dumps(e, sort_keys=True) in first]
         if shared:
-            return [f"pages_do_not_overlap: {PROMISES['pages_do_not_overlap']}: {json.dumps(shared[0])[:200]}"]
+            message = f"offset 0 and offset 2 (limit 2) both list {json.dumps(shared[0])[:200]}"
+            return [
+                Problem(
+                    "pages_do_not_overlap", PROMISES["pages_do_not_overlap"], message, case.operation.label, _curl(case)
+                )
+            ]
         return []
 
     # ---------------------------------------------------------------- cleanup
@@ -463,11 +486,13 @@ class Runner:
         started = time.perf_counter()
         pending, self._undo = self._undo, []
         for case in reversed(pending):
-            step = Step(case.operation.definition.raw.get("operationId", case.operation.label))
+            op_id = case.operation.definition.raw.get("operationId", case.operation.label)
             response, failures = self.execute(case, None, recorder)
-            entry = StepReport("cleanup", step, response.status_code if response is not None else 0, failures=failures)
-            if response is not None and not (200 <= response.status_code < 300 or response.status_code == 404):
-                entry.reason = _error_text(Outcome(step, case, response))  # 404: already gone
+            status = response.status_code if response is not None else 0
+            step = Step(op_id, expect=404 if status == 404 else None)  # 404: already gone (under another name)
+            entry = StepReport("cleanup", step, status, failures=failures)
+            if response is not None and not (200 <= status < 300 or status == 404):
+                entry.reason = _error_text(Outcome(step, case, response))
             report.steps.append(entry)
         report.seconds = time.perf_counter() - started
         return report
@@ -477,15 +502,24 @@ def _request_key(case: Any) -> tuple[str, str]:
     return case.operation.label, json.dumps(case.path_parameters, sort_keys=True, default=str)
 
 
-def describe_failure(failure: Any) -> str:
-    """`check_name: CODE Title`, the first line of a schemathesis failure."""
+def problem(failure: Any, case: Any) -> Problem:
+    """A schemathesis failure as a `Problem`."""
     checks = getattr(failure, "checks", ()) or ()
-    code = getattr(failure, "code", "")
-    title = getattr(failure, "title", None) or type(failure).__name__
-    name = checks[0] if checks else ""
-    head = f"{name}: " if name else ""
-    message = (getattr(failure, "message", "") or "").strip().splitlines()
-    return f"{head}{code} {title}".strip() + (f" ({message[0][:200]})" if message else "")
+    title = f"{getattr(failure, 'code', '')} {getattr(failure, 'title', None) or type(failure).__name__}".strip()
+    return Problem(
+        checks[0] if checks else "",
+        title,
+        (getattr(failure, "message", "") or "").strip(),
+        getattr(failure, "operation", None) or case.operation.label,
+        _curl(case),
+    )
+
+
+def _curl(case: Any) -> str:
+    try:
+        return case.as_curl_command()
+    except Exception:  # noqa: BLE001 - a reproduction hint is best effort
+        return ""
 
 
 def _error_text(outcome: Outcome) -> str:
