@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -75,6 +76,11 @@ def broken_store(flaw: str) -> Flask:
     def error(status: int) -> Response:
         body = {"errorCode": status, "errorMessage": "refused", "statusCode": status}
         return Response(json.dumps(body), status=status, mimetype="application/json")
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def http_error(exc: Any) -> Response:  # answered in the API's error format, like every other error
+        return error(exc.code)
 
     @app.get("/v2/project/<project_id>/items/sku/<sku>")
     def item(project_id: str, sku: str) -> Response:
@@ -213,9 +219,10 @@ def test_python_entry_point_for_client_projects(pytester: pytest.Pytester) -> No
     result.assert_outcomes(passed=3)
 
 
-def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path) -> None:
-    """What CI proves: every operation, positive and negative data, stateful sequences, no failure."""
-    junit = tmp_path / "junit.xml"
+def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What CI proves on every change, on a small budget: every operation reaches a success
+    answer, positive and negative data, stateful sequences per group, no failure. Its progress
+    lines are printed as they come (the full budget runs in `make fuzz`)."""
     command = [
         str(Path(sys.executable).parent / "xsolla-contract"),
         "fuzz",
@@ -224,19 +231,36 @@ def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path) -> None:
         "--stateful",
         "--negative",
         "--max-examples",
-        "3",
-        "--stateful-examples",
-        "20",
+        "1",
+        "--stateful-time",
+        "2",
         "--seed",
         "1",
-        "--junit",
-        str(junit),
+        "--min-success-coverage",
+        "100",
+        "--progress",
+        "lines",
+        "--report-dir",
+        str(tmp_path / "report"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-    summary = done.stdout.split("Per-operation coverage", 1)[-1]
-    assert done.returncode == 0, summary[-3000:] + done.stderr[-2000:]
-    assert "227/227 operations exercised" in summary and ", 0 failures" in summary
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        with capsys.disabled():
+            print()
+            for line in process.stdout:  # type: ignore[union-attr]
+                lines.append(line)
+                if not line.startswith(("ok   ", "FAIL ", "no2x ", "none ", "       ")):
+                    print(f"    {line}", end="", flush=True)
+    output = "".join(lines)
+    summary = output.split("Per-operation coverage", 1)[-1]
+    assert process.returncode == 0, summary[-4000:]
+    assert "227/227 operations exercised, 227/227 reached a documented 2xx" in summary and ", 0 failures" in summary
+    for phase in ("Workflows:", "Examples:", "Coverage:", "Fuzzing:", "Stateful:", "Cleanup:"):
+        assert phase in output  # a line per phase ...
+    assert "  promotions-coupons " in output  # ... and per group
+    junit = tmp_path / "report" / "junit.xml"
     cases = ElementTree.parse(junit).getroot().findall(".//testcase")
     assert len(cases) >= 227 and not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
-    stateful = [c.get("name") for c in cases if c.get("name", "").startswith("Stateful tests: ")]
-    assert "Stateful tests: promotions-coupons" in stateful and len(stateful) >= 20  # one state machine per group
+    names = [c.get("name", "") for c in cases]
+    assert "Stateful tests: promotions-coupons" in names and "Workflow: promotions-coupons" in names
+    assert sum(n.startswith("Stateful tests: ") for n in names) >= 20  # one state machine per group

@@ -281,7 +281,7 @@ def token_cmd(
 )
 @click.option(
     "--stateful-time",
-    default=5.0,
+    default=3.0,
     show_default=True,
     type=click.FloatRange(min=0.1),
     help="Seconds a stateful group may run at most.",

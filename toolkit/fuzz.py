@@ -232,7 +232,7 @@ class FuzzOptions:
     max_failures: int | None = None
     stateful_examples: int | None = None  # scenarios per group; None: STATEFUL_FACTOR x max_examples
     stateful_steps: int = 10  # calls per scenario
-    stateful_time: float = 5.0  # seconds per group, at most
+    stateful_time: float = 3.0  # seconds per group, at most
     database: str = "none"  # schemathesis' example database: none, :memory: or a path
     min_success_coverage: float | None = None
     progress_bar: bool | None = None  # None: on a terminal
@@ -312,6 +312,7 @@ def _engine_config(options: FuzzOptions, phases: tuple[str, ...]) -> Any:
         checks[name] = {"enabled": True}
     config: dict[str, Any] = {
         "workers": options.workers,
+        "cache": {"enabled": False},  # a run depends on its options and --seed only
         "suppress-health-check": ["all"],
         "warnings": False,
         "checks": checks,
@@ -322,14 +323,42 @@ def _engine_config(options: FuzzOptions, phases: tuple[str, ...]) -> Any:
         },
         "phases": {name: {"enabled": name in phases} for name in ("examples", "coverage", "fuzzing", "stateful")},
     }
+    # A sequence reaches its later steps only when the earlier ones succeed: stateful scenarios use
+    # valid data; invalid data is the examples, coverage and fuzzing phases' job (--negative).
     config["phases"]["stateful"].update(
-        {"max-steps": options.stateful_steps, "generation": {"max-examples": options.scenarios}}
+        {
+            "max-steps": options.stateful_steps,
+            "generation": {"max-examples": options.scenarios, "mode": "positive"},
+        }
     )
     if options.seed is not None:
         config["seed"] = options.seed
     if options.max_failures:
         config["max-failures"] = options.max_failures
     return SchemathesisConfig.from_dict(config)
+
+
+def _document(spec: Spec, ops: list[str]) -> dict[str, Any]:
+    """A copy of the resolved spec with only the paths and operations of `ops` (and links only
+    between them), so that a schemathesis schema of a few operations is quick to build."""
+    wanted = set(ops)
+    paths: dict[str, Any] = {}
+    for path, item in spec.document["paths"].items():
+        kept = {
+            method: op
+            for method, op in item.items()
+            if not isinstance(op, dict) or "operationId" not in op or op["operationId"] in wanted
+        }
+        if any(isinstance(op, dict) and op.get("operationId") in wanted for op in kept.values()):
+            paths[path] = kept
+    document = json.loads(json.dumps({**spec.document, "paths": paths}))
+    for item in document["paths"].values():
+        for op in item.values():
+            for response in (op.get("responses") or {}).values() if isinstance(op, dict) else ():
+                links = response.get("links") if isinstance(response, dict) else None
+                if links:
+                    response["links"] = {k: v for k, v in links.items() if v.get("operationId") in wanted}
+    return document
 
 
 def _schema(
@@ -339,10 +368,7 @@ def _schema(
     every call)."""
     import schemathesis
 
-    schema = schemathesis.openapi.from_dict(
-        json.loads(json.dumps(spec.document)), config=_engine_config(options, phases)
-    )
-    schema = schema.include(operation_id=ops)
+    schema = schemathesis.openapi.from_dict(_document(spec, ops), config=_engine_config(options, phases))
     schema.config.update(base_url=options.base_url or "http://mock.local/api")
     if app is not None:
         schema.app = app
@@ -369,11 +395,17 @@ def _spread(cases: list[Any], limit: int) -> list[Any]:
     return [cases[round(i * step)] for i in range(limit)]
 
 
+SCAN_FACTOR = 4  # the bounded phases look at this many times the cases they keep
+
+
 @contextmanager
 def _bounded_drivers(examples: int, coverage: int):
     """Bound the examples and coverage phases per operation: schemathesis' `--max-examples`
     bounds fuzzing only; these phases enumerate every case they can derive (hundreds for an
-    operation with a deep body). Their cases are kept spread over all they generate."""
+    operation with a deep body, and deriving them costs more than sending them). Of the
+    first SCAN_FACTOR x limit cases they derive, `limit` are kept, spread from first to last."""
+    from itertools import islice
+
     from schemathesis.generation import drivers
 
     patched = []
@@ -381,7 +413,7 @@ def _bounded_drivers(examples: int, coverage: int):
         original = cls.__iter__
 
         def bounded(self: Any, _original: Any = original, _limit: int = limit) -> Any:
-            yield from _spread(list(_original(self)), _limit)
+            yield from _spread(list(islice(_original(self), SCAN_FACTOR * _limit)), _limit)
 
         cls.__iter__ = bounded
         patched.append((cls, original))

@@ -328,7 +328,9 @@ class Runner:
             report.reason = _error_text(outcome)
         if step.refused and outcome.ok:
             report.failures.append(
-                Problem(step.refused, PROMISES.get(step.refused, step.refused), step.note, case.operation.label, _curl(case))
+                Problem(
+                    step.refused, PROMISES.get(step.refused, step.refused), step.note, case.operation.label, _curl(case)
+                )
             )
         if step.pages and outcome.ok:
             report.failures += self.check_pages(case, parent, recorder)
