@@ -9,7 +9,7 @@ Control endpoints (outside the API's paths, for tests and frontend work):
     POST /__mock__/reset             back to the start state (seeded, fixtures or empty)
     GET  /__mock__/state             export the whole state as JSON
     POST /__mock__/state             import a state exported before
-    GET  /__mock__/requests          journal of recent requests (operation, status, violations)
+    GET  /__mock__/requests          journal of recent requests (operation, status, violations, fault)
     DELETE /__mock__/requests        clear the journal
     GET  /__mock__/clock             the mock's time
     POST /__mock__/clock             {"advance": seconds | "P1D"-style duration} or {"set": ISO date-time}
@@ -17,6 +17,9 @@ Control endpoints (outside the API's paths, for tests and frontend work):
     POST /__mock__/users/<user>/grant  {"sku": ..., "quantity": n}: put items or currency in a user's inventory
     GET  /__mock__/users/<user>      a user's inventory, balances and progress
     POST /__mock__/token             {"user": ..., "attributes": {...}, "ttl": s}: a user JWT this mock accepts
+    POST /__mock__/faults            {"operation": ..., "status" | "latency_ms" | "disconnect", "times": n}
+    GET  /__mock__/faults            the fault rules and how often each fired; DELETE removes all, or one by id
+    GET  /__mock__/coverage          the operations and documented statuses clients' calls exercised
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from flask import Flask, Response, request
 
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
-from . import control
+from . import control, faults
 from .engine import Engine, MockConfig
 from .store import Store, open_store
 
@@ -85,10 +88,11 @@ def create_app(
     app.config["ENGINE"] = engine
     app.url_map.strict_slashes = False
     app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
+    app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
 
     def serve(**_params: str) -> Response:
-        if config.latency_ms:
-            time.sleep(config.latency_ms / 1000)
+        if config.latency_ms or config.latency_max_ms:
+            time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
         req = HttpRequest(
             request.method,
             request.path,
@@ -97,7 +101,11 @@ def create_app(
             request.get_data() or None,
             request.host,
         )
-        resp = engine.handle(req)
+        try:
+            resp = engine.handle(req, client=True)
+        except faults.Disconnect as drop:  # a fault rule: ConnectionDropper drops the connection
+            request.environ[faults.DROP_KEY] = drop.rule_id
+            return Response(status=204)
         return Response(resp.body, status=resp.status, headers=resp.headers)
 
     methods = sorted({op.method for op in spec.operations.values()})

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from . import control_testing
 from .auth import mint_token
 from .clock import iso, parse_datetime, utcnow
 from .context import ApiError
@@ -35,6 +36,7 @@ def initialise(engine: Engine, *, force: bool = False) -> None:
 
     if not force and engine.store.export()["records"]:
         return  # persistent state from an earlier run is kept
+    engine.faults.clear()
     engine.store.clear()
     engine.journal.clear()
     config = engine.config
@@ -54,6 +56,8 @@ def _error(status: int, message: str) -> Response:
 
 
 def register(app: Flask, engine: Engine) -> None:
+    control_testing.register(app, engine)
+
     @app.post("/__mock__/reset")
     def reset() -> Response:
         initialise(engine, force=True)

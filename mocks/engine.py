@@ -28,11 +28,13 @@ from typing import Any
 
 from faker import Faker
 
+from ..toolkit.coverage import Tally
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
 from .context import JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
+from .faults import FAULT_HEADER, Disconnect, FaultBook, Firing, path_project
 from .resources import ResourceTable
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
@@ -49,7 +51,8 @@ class MockConfig:
     seed: int | None = 1
     empty: bool = False
     fixtures: str | None = None
-    latency_ms: int = 0
+    latency_ms: int = 0  # every API answer delayed by this many ms ...
+    latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
     validate_responses: bool = True
     journal_size: int = 500
@@ -96,6 +99,8 @@ class Engine:
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
         self.journal = Journal(self.config.journal_size)
+        self.faults = FaultBook(spec)  # fault rules (mocks/faults.py); a reset removes them
+        self.coverage = Tally()  # what clients' calls exercised, every call since it was last cleared
         self._responses = _Lru(self.config.response_cache_size)
         self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -156,7 +161,9 @@ class Engine:
 
     # ---------------------------------------------------------------- serving
 
-    def handle(self, req: HttpRequest, template: str | None = None) -> HttpResponse:
+    def handle(self, req: HttpRequest, template: str | None = None, *, client: bool = False) -> HttpResponse:
+        """Serve one request. `client`: it came from a client (the adapter): fault rules apply to
+        it and it counts for coverage; calls made in process (fixtures, seeding) do neither."""
         started = time.perf_counter()
         txid = uuid.uuid4().hex[:20]
         path = self.validator.strip_base(req.path)
@@ -164,6 +171,7 @@ class Engine:
         request_violations: list[str] = []
         principal: Principal | None = None
         cached: HttpResponse | None = None
+        fault: Firing | None = None
         try:
             match = self.spec.find(req.method, path)
             if match is None:
@@ -179,6 +187,12 @@ class Engine:
                     {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
                 )
             op = match.operation
+            if client and self.faults:
+                fault = self.faults.fire(op, match.path_params, lambda: self._user_of(op, req, match.path_params))
+                if fault is not None:
+                    fault.wait()
+                    if fault.answers:  # an error status, or a connection dropped before processing
+                        raise self.faults.error(op, fault.rule) if fault.rule.status else Disconnect(fault.rule.id)
             cache_key = self._cache_key(op, path, req)
             hit = self._responses.get(cache_key) if cache_key else None
             if hit is not None:  # the same request, credentials, state and second: the same answer
@@ -209,30 +223,51 @@ class Engine:
             )
         except ApiError as exc:
             response = HttpResponse(exc.status, {"content-type": JSON}, json.dumps(exc.body(txid)).encode())
+        except Disconnect:
+            response = HttpResponse(0)  # never sent
         except Exception as exc:  # noqa: BLE001 - the mock never answers a bare 500
             error = ApiError(500, 0, f"[0401-0500]: Internal mock error: {type(exc).__name__}: {exc}")
             response = HttpResponse(500, {"content-type": JSON}, json.dumps(error.body(txid)).encode())
             request_violations.append(f"internal error: {exc!r}")
         response_violations: list[str] = []
-        if op is not None and self.config.validate_responses and cached is None:
+        if op is not None and self.config.validate_responses and cached is None and not (fault and fault.answers):
             response_violations = [str(v) for v in self.validator.response_violations(op, response)]
-        self.journal.add(
-            {
-                "time": time.time(),
-                "method": req.method,
-                "path": req.path,
-                "query": req.query,
-                "operation": op.operation_id if op else None,
-                "status": response.status,
-                "user": principal.user_id if principal else None,
-                "request_violations": request_violations,
-                "response_violations": response_violations,
-                "cached": cached is not None,
-                "transaction_id": txid,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            }
-        )
+        entry: dict[str, Any] = {
+            "time": time.time(),
+            "method": req.method,
+            "path": req.path,
+            "query": req.query,
+            "operation": op.operation_id if op else None,
+            "status": response.status,
+            "user": principal.user_id if principal else None,
+            "request_violations": request_violations,
+            "response_violations": response_violations,
+            "cached": cached is not None,
+            "transaction_id": txid,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "fault": None,
+        }
+        if fault is not None:
+            entry["fault"] = fault.journal(response.status)
+            if principal is None and op is not None:  # answered before authentication
+                entry["user"] = self._user_of(op, req, match.path_params)
+            if fault.rule.disconnect:
+                entry["status"] = None  # the client got no answer
+            elif fault.answers:
+                response.headers[FAULT_HEADER] = str(fault.rule.id)
+        self.journal.add(entry)
+        if client:
+            self.coverage.record(entry)
+        if fault is not None and fault.rule.disconnect:
+            raise Disconnect(fault.rule.id)
         return response
+
+    def _user_of(self, op: Operation, req: HttpRequest, path_params: Mapping[str, str]) -> str | None:
+        """The user a request is made for (fault rules may match on it); None for admin or bad credentials."""
+        try:
+            return authenticate(op.security, req.headers, path_project(path_params), self.config.auth).user_id
+        except AuthError:
+            return None
 
     def _cache_key(self, op: Operation, path: str, req: HttpRequest) -> tuple[Any, ...] | None:
         """GET answers are reused until the next write (store generation) or the next second.

@@ -4,6 +4,7 @@ is the example project's test, and its coverage table is what the spec has."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -63,11 +64,29 @@ def test_purchase_session(seeded_server: MockServer) -> None:
     assert re.findall(r'"status": "(\w+)"', out) == ["new", "paid", "paid"]  # get, control call, get
 
 
-def test_pytest_snippet_is_the_example_test() -> None:
-    snippet = block_after("example: examples/store_client/test_store_client.py::test_checkout", "python")
-    source = (ROOT / "examples" / "store_client" / "test_store_client.py").read_text()
-    function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "test_checkout")
-    lines = source.splitlines()[function.decorator_list[0].lineno - 1 : function.end_lineno]
+def test_faults_session(seeded_server: MockServer) -> None:
+    out = run_session("faults", seeded_server).splitlines()
+    assert out[1].startswith('{"errorCode": 0, "errorMessage": "[0401-0000]: Service Unavailable", "statusCode": 503')
+    assert out[1].endswith(" -> 503") and out[2] == "200"  # exactly the next list failed
+    assert out[5] == "connection dropped (curl exit 52)"  # the newest rule first: no answer at all
+    status, _, seconds = out[6].partition(" after ")
+    assert status == "200" and float(seconds.rstrip("s")) >= 0.3  # then the slow rule of player-1
+    fired = [(rule["id"], rule["fired"]) for rule in json.loads(out[7])["faults"]]
+    assert fired == [(1, 1), (2, 1), (3, 1)]
+    assert "get-virtual-items      2  200 x1 / 401 422 / 503 x1 (1 injected)" in out
+    assert "get-user-cart          2  200 x1 / 401 422 / dropped x1" in out
+
+
+EXAMPLES = re.findall(r"<!-- example: (\S+)::(\w+) -->", README)
+
+
+@pytest.mark.parametrize(("path", "name"), EXAMPLES, ids=[name for _, name in EXAMPLES])
+def test_pytest_snippets_are_the_example_tests(path: str, name: str) -> None:
+    snippet = block_after(f"example: {path}::{name}", "python")
+    source = (ROOT / path).read_text()
+    function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    first = function.decorator_list[0].lineno if function.decorator_list else function.lineno
+    lines = source.splitlines()[first - 1 : function.end_lineno]
     assert snippet.strip() == "\n".join(lines).strip()
 
 

@@ -10,10 +10,8 @@ import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
@@ -25,7 +23,7 @@ from click.testing import CliRunner
 from xsolla_contract.toolkit.cli import main
 from xsolla_contract.toolkit.har import read_har
 from xsolla_contract.toolkit.proxy import ValidatingProxy
-from xsolla_contract.toolkit.testing import ContractClient, MockServer
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, free_port, wait_until_up
 from xsolla_contract.toolkit.validation import Validator
 
 SESSION = Path(__file__).parent / "data" / "session.har"
@@ -260,12 +258,6 @@ def test_strict_proxy_answers_422_without_forwarding(proxied, mock_app) -> None:
     assert requests.get(f"{front.url}/__proxy__/report", timeout=10).json()["rejected"] == 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_upstream_down_is_a_502_in_the_api_error_format(proxied) -> None:
     proxy, front = proxied(upstream=f"http://127.0.0.1:{free_port()}/api")
     answer = requests.get(f"{front.url}/api/v2/project/44056/items/groups", timeout=10)
@@ -288,12 +280,7 @@ def test_proxy_command_writes_the_har_on_stop(live_server, tmp_path: Path) -> No
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy())
     try:
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/__proxy__/report", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/__proxy__/report", timeout=10)
         assert requests.get(f"http://127.0.0.1:{port}/api/v2/project/44056/items/groups", timeout=10).ok
     finally:
         process.send_signal(signal.SIGTERM)

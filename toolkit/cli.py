@@ -131,7 +131,16 @@ def coverage_table(loaded) -> str:
 @click.option("--project-id", default=44056, show_default=True, type=int, help="Project of the generated data.")
 @click.option("--api-key", default=None, help="Only accept this API key in Basic credentials.")
 @click.option("--jwt-secret", default=None, help="Verify HS256 user tokens with this secret.")
-@click.option("--latency", "latency_ms", default=0, type=int, help="Delay every API answer by this many ms.")
+@click.option(
+    "--latency",
+    "latency_ms",
+    metavar="MS|MIN-MAX",
+    default="0",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _latency(value),
+    help="Delay every API answer: milliseconds (300) or a random delay in a range (50-200). "
+    "Per operation: fault rules (POST /__mock__/faults).",
+)
 @click.option("--cors/--no-cors", default=True, show_default=True)
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
 def mock_cmd(
@@ -145,7 +154,7 @@ def mock_cmd(
     project_id: int,
     api_key: str | None,
     jwt_secret: str | None,
-    latency_ms: int,
+    latency_ms: tuple[int, int],
     cors: bool,
     threads: int,
 ) -> None:
@@ -161,7 +170,8 @@ def mock_cmd(
         seed=seed,
         empty=empty,
         fixtures=fixtures,
-        latency_ms=latency_ms,
+        latency_ms=latency_ms[0],
+        latency_max_ms=latency_ms[1],
         cors=cors,
     )
     spec_obj = _load(spec_path)
@@ -181,13 +191,83 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  (reset, state, requests, clock, orders, token)")
+    click.echo(
+        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
+        "(reset, state, requests, clock, orders, token, faults, coverage)"
+    )
     import signal
 
     from waitress import serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
+
+
+@main.command("coverage")
+@click.option(
+    "--url", default="http://127.0.0.1:8080", show_default=True, help="The running mock (its base URL, /api or not)."
+)
+@click.option(
+    "--scope",
+    help="Operations the report is about: operationIds or patterns (get-virtual-*), tags (cart), "
+    "APIs (Catalog, LiveOps), comma-separated (default: every operation of the spec).",
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the JSON report here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
+@click.option(
+    "--min",
+    "minimum",
+    type=float,
+    metavar="PCT",
+    help="Exit 1 when fewer than PCT percent of the operations were called.",
+)
+@click.option(
+    "--min-responses",
+    type=float,
+    help="Exit 1 when fewer than PCT percent of their documented statuses were answered.",
+)
+def coverage_cmd(
+    url: str,
+    scope: str | None,
+    json_path: str | None,
+    markdown_path: str | None,
+    minimum: float | None,
+    min_responses: float | None,
+) -> None:
+    """What the calls to a running mock exercised: per operation, the documented statuses
+    answered and missing (the mock's GET /__mock__/coverage). Exit 1 below a minimum."""
+    from pathlib import Path
+
+    import requests
+
+    from .coverage import shortfalls, table, write_reports
+
+    base = url.rstrip("/").removesuffix("/api")
+    try:
+        answer = requests.get(f"{base}/__mock__/coverage", params={"scope": scope} if scope else None, timeout=60)
+        data = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        click.echo(f"coverage: no mock answers at {base}: {exc}", err=True)
+        sys.exit(2)
+    if answer.status_code != 200:
+        click.echo(f"coverage: {data.get('errorMessage', answer.text)}", err=True)
+        sys.exit(2)
+    click.echo(table(data))
+    for written in write_reports(data, *(Path(p) if p else None for p in (json_path, markdown_path))):
+        click.echo(f"wrote {written}")
+    problems = shortfalls(data, minimum, min_responses)
+    for problem in problems:
+        click.echo(f"FAILED: {problem}", err=True)
+    sys.exit(1 if problems else 0)
+
+
+def _latency(value: str) -> tuple[int, int]:
+    from ..mocks.faults import parse_latency
+
+    try:
+        return parse_latency(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @main.command("token")

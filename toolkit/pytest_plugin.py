@@ -3,7 +3,8 @@
 Fixtures:
     xsolla_spec       the resolved spec (session)
     xsolla_mock       a live mock on 127.0.0.1 (one per session, state reset for each test):
-                      .url, .admin_auth, .user_token(user, **attrs), .load(fixtures), .requests, .clock
+                      .url, .admin_auth, .user_token(user, **attrs), .load(fixtures), .requests, .clock,
+                      .fault(operation, status=, latency_ms=, disconnect=, times=, ...), .coverage()
     xsolla_app        an in-process Flask test client of a fresh mock
     xsolla_validator  validates a requests/httpx response: .validate(r), .assert_valid(r)
 
@@ -16,6 +17,14 @@ Configuration (command line > environment > ini):
     --xsolla-spec     / XSOLLA_SPEC     / xsolla_spec       another spec file
     --xsolla-seed     / XSOLLA_SEED     / xsolla_seed       seed of the mock's generated project
     XSOLLA_BASIC (PROJECT_ID:API_KEY) and XSOLLA_TOKEN give credentials for a real sandbox.
+
+Coverage (what the session's calls to the mock exercised, against what the spec documents):
+    --xsolla-coverage                 print a table at the end and write JSON and Markdown reports
+    --xsolla-coverage-json PATH       (default xsolla-coverage.json)
+    --xsolla-coverage-markdown PATH   (default xsolla-coverage.md)
+    --xsolla-coverage-scope LIST      / xsolla_coverage_scope: operationIds, patterns, tags, Catalog/LiveOps
+    --xsolla-coverage-min PCT         fail the session when fewer operations of the scope were called
+    --xsolla-coverage-min-responses PCT   ... or fewer of their documented statuses were answered
 """
 
 from __future__ import annotations
@@ -39,6 +48,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--xsolla-base-url", help="Run xsolla fixtures against this server instead of the mock.")
     group.addoption("--xsolla-spec", help="OpenAPI description to use (default: the bundled one).")
     group.addoption("--xsolla-seed", type=int, help="Seed of the mock's generated project (default 1).")
+    group.addoption(
+        "--xsolla-coverage",
+        action="store_true",
+        help="Report which operations and documented statuses the session's calls to the mock exercised.",
+    )
+    group.addoption(
+        "--xsolla-coverage-json",
+        metavar="PATH",
+        default="xsolla-coverage.json",
+        help="Where --xsolla-coverage writes its JSON report (default: xsolla-coverage.json).",
+    )
+    group.addoption(
+        "--xsolla-coverage-markdown",
+        metavar="PATH",
+        default="xsolla-coverage.md",
+        help="Where --xsolla-coverage writes its Markdown report (default: xsolla-coverage.md).",
+    )
+    group.addoption(
+        "--xsolla-coverage-scope",
+        metavar="LIST",
+        help="Operations the coverage is about: operationIds or patterns (get-virtual-*), tags (cart), "
+        "APIs (Catalog, LiveOps), comma-separated (default: every operation of the spec).",
+    )
+    group.addoption(
+        "--xsolla-coverage-min",
+        metavar="PCT",
+        type=float,
+        help="Fail the session when fewer than PCT percent of the scope's operations were called "
+        "(implies --xsolla-coverage).",
+    )
+    group.addoption(
+        "--xsolla-coverage-min-responses",
+        metavar="PCT",
+        type=float,
+        help="Fail the session when fewer than PCT percent of the scope's documented responses "
+        "(operation and status) were answered (implies --xsolla-coverage).",
+    )
+    parser.addini("xsolla_coverage_scope", "Operations the coverage report is about (see --xsolla-coverage-scope).")
     parser.addini("xsolla_base_url", "Base URL of a real sandbox to use instead of the mock.")
     parser.addini("xsolla_spec", "OpenAPI description to use (default: the bundled one).")
     parser.addini("xsolla_seed", "Seed of the mock's generated project.")
@@ -47,6 +94,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xsolla_contract: validate every HTTP exchange of the test against the spec")
     config.stash[_state_key] = {}
+    if _coverage_wanted(config):
+        from .coverage import select
+        from .spec import Spec
+
+        try:
+            select(Spec.from_path(_setting(config, "spec")), _coverage_scope(config))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--xsolla-coverage-scope: {exc}") from None
 
 
 def _setting(config: pytest.Config, name: str) -> str | None:
@@ -131,12 +186,52 @@ class MockHandle:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """The mock's journal of this test's requests (operation, status, violations)."""
+        """The mock's journal of this test's requests (operation, status, violations, the fault rule that fired)."""
         return self._need_mock("the request journal").journal.entries()
 
     @property
     def clock(self) -> _Clock:
         return _Clock(self._need_mock("the clock"))
+
+    def fault(
+        self,
+        operation: str | None = None,
+        *,
+        status: int | None = None,
+        latency_ms: float | tuple[float, float] | list[float] | None = None,
+        disconnect: bool | str | None = None,
+        times: int | None = None,
+        user: str | None = None,
+        project_id: int | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
+    ) -> Fault:
+        """Make the mock answer `operation` (every operation when None) with an error `status`,
+        late (`latency_ms`: ms or (min, max)), or not at all (`disconnect`: True / "before" /
+        "after"), `times` times (default: until removed), for one `user` / `project_id` only
+        if given. Use it `with xsolla_mock.fault(...):` to remove the rule on leaving the block;
+        otherwise it lasts until the end of the test. ValueError names what is wrong with a rule.
+        """
+        engine = self._need_mock("fault()")
+        given = {
+            "operation": operation,
+            "status": status,
+            "errorCode": error_code,
+            "errorMessage": error_message,
+            "latency_ms": list(latency_ms) if isinstance(latency_ms, tuple) else latency_ms,
+            "disconnect": disconnect,
+            "times": times,
+            "user": user,
+            "project_id": project_id,
+        }
+        return Fault(engine, engine.faults.add({k: v for k, v in given.items() if v is not None}))
+
+    def coverage(self, scope: str | None = None) -> dict[str, Any]:
+        """What this session's calls to the mock exercised so far (the `GET /__mock__/coverage` report)."""
+        from .coverage import report
+
+        engine = self._need_mock("coverage()")
+        return report(engine.spec, engine.coverage, scope)
 
     def set_order_status(self, order_id: int, status: str) -> None:
         from ..mocks.control import _set_status
@@ -145,6 +240,39 @@ class MockHandle:
         engine = self._need_mock("changing order status")
         assert status in orders.STATUSES, status
         engine.run(self.project_id, lambda ctx: _set_status(ctx, order_id, status))
+
+
+class Fault:
+    """A fault rule a test added (`xsolla_mock.fault(...)`); as a context manager, removed on exit."""
+
+    def __init__(self, engine: Any, rule: Any):
+        self._engine, self.rule = engine, rule
+
+    @property
+    def id(self) -> int:
+        return self.rule.id
+
+    @property
+    def fired(self) -> int:
+        """How often the rule fired so far."""
+        return self.rule.fired
+
+    @property
+    def remaining(self) -> int | None:
+        """How often it still will (None: until removed)."""
+        return self.rule.remaining
+
+    def remove(self) -> None:
+        self._engine.faults.remove(self.rule.id)
+
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"<fault rule {self._engine.faults.describe(self.rule)}>"
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +285,7 @@ def _xsolla_mock_server(pytestconfig: pytest.Config, xsolla_spec) -> Iterator[tu
 
     seed = int(_setting(pytestconfig, "seed") or 1)
     app = create_app(xsolla_spec, config=MockConfig(seed=seed))
+    _count_coverage(pytestconfig, app)
     with MockServer(app) as server:
         pytestconfig.stash[_state_key].setdefault("hosts", set()).add(f"{server.host}:{server.port}")
         yield app, server
@@ -183,11 +312,13 @@ def xsolla_mock(pytestconfig: pytest.Config, _xsolla_mock_server) -> Iterator[Mo
 
 
 @pytest.fixture
-def xsolla_app(xsolla_spec) -> Any:
+def xsolla_app(request: pytest.FixtureRequest, xsolla_spec) -> Any:
     """An in-process Flask test client of a fresh mock (its engine is `client.application.config['ENGINE']`)."""
     from ..mocks import MockConfig, create_app
 
-    return create_app(xsolla_spec, config=MockConfig(seed=1)).test_client()
+    app = create_app(xsolla_spec, config=MockConfig(seed=1))
+    _count_coverage(request.config, app)
+    return app.test_client()
 
 
 class ResponseValidator:
@@ -278,9 +409,13 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         from urllib.parse import urlsplit
 
         hosts.add(urlsplit(base_url).netloc)
+    from ..mocks.faults import FAULT_HEADER
+
     violations = []
     for request, response in recorder.exchanges:
         if hosts and request.host not in hosts:
+            continue
+        if FAULT_HEADER in response.headers:  # an answer a fault rule made on purpose, not the API's
             continue
         checked = validator.validate_response(request, response)
         violations += checked.violations
@@ -290,3 +425,67 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             violations,
         )
     return result
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _coverage_wanted(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("xsolla_coverage")
+        or config.getoption("xsolla_coverage_min") is not None
+        or config.getoption("xsolla_coverage_min_responses") is not None
+    )
+
+
+def _coverage_scope(config: pytest.Config) -> str | None:
+    return config.getoption("xsolla_coverage_scope") or config.getini("xsolla_coverage_scope") or None
+
+
+def _count_coverage(config: pytest.Config, app: Any) -> None:
+    """Keep the coverage count of a mock this session started (its engine may go before the session ends)."""
+    from ..mocks import engine_of
+
+    config.stash[_state_key].setdefault("tallies", []).append(engine_of(app).coverage)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not _coverage_wanted(config) or hasattr(config, "workerinput"):  # xdist workers: each has its own mock
+        return
+    from .coverage import Tally, report, shortfalls, table, write_reports
+    from .spec import Spec
+
+    state = config.stash[_state_key]
+    tally = Tally()
+    for counted in state.get("tallies", []):
+        tally.merge(counted)
+    data = report(Spec.from_path(_setting(config, "spec")), tally, _coverage_scope(config))
+    lines = [table(data)]
+    if not state.get("tallies"):
+        base_url = _setting(config, "base_url")
+        lines.append("no call reached the mock" + (f" (this session ran against {base_url})" if base_url else ""))
+    base = config.invocation_params.dir
+    failed = []
+    try:
+        written = write_reports(
+            data, base / config.getoption("xsolla_coverage_json"), base / config.getoption("xsolla_coverage_markdown")
+        )
+        lines.append(f"reports: {' and '.join(map(str, written))}")
+    except OSError as exc:
+        failed.append(f"cannot write the coverage report: {exc}")
+    failed += shortfalls(
+        data, config.getoption("xsolla_coverage_min"), config.getoption("xsolla_coverage_min_responses")
+    )
+    lines += [f"FAILED: {problem}" for problem in failed]
+    state["coverage_lines"] = lines
+    if failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    lines = config.stash[_state_key].get("coverage_lines")
+    if lines:
+        terminalreporter.section("xsolla-contract API coverage")
+        for line in lines:
+            terminalreporter.write_line(line)
