@@ -34,7 +34,8 @@ from typing import Any
 
 from ._progress import Progress
 from .checks import OUR_CHECKS, DeletedAliases
-from .fuzz_report import Finding, RunRecord, operation_rows, success_coverage, summary, write_coverage, write_junit
+from .coverage import shortfalls
+from .fuzz_report import Finding, RunRecord, coverage_report, summary, write_coverage, write_junit
 from .spec import Spec
 
 DEFAULT_CHECKS = (
@@ -263,7 +264,7 @@ class FuzzOptions:
 class FuzzResult:
     code: int
     record: RunRecord
-    rows: list[dict[str, Any]]
+    coverage: dict[str, Any]  # coverage.report of the selected operations
     reports: dict[str, Path]
     text: str
 
@@ -379,7 +380,7 @@ def _schema(
     if record is not None:
 
         def after_call(context: Any, case: Any, response: Any) -> None:
-            record.record_call(case.operation.label, response.status_code)
+            record.record_call(case.operation.definition.raw.get("operationId", ""), response.status_code)
 
         schema.hook("after_call")(after_call)
     return schema
@@ -663,7 +664,7 @@ class _Run:
 
     def finish(self) -> FuzzResult:
         options = self.options
-        rows = operation_rows(self.spec, self.selected, self.record)
+        data = coverage_report(self.spec, self.selected, self.record)
         directory = Path(options.report_dir)
         meta = {
             "target": options.base_url or "mock (in process)",
@@ -673,21 +674,18 @@ class _Run:
             "negative": options.negative,
             "prepared": options.prepares,
         }
-        paths = write_coverage(rows, self.record, directory, meta)
+        paths = write_coverage(data, self.record, directory, meta)
         junit = Path(options.junit) if options.junit else directory / "junit.xml"
-        write_junit(self.spec, self.selected, self.record, junit, self.extra_cases)
-        text = summary(rows, self.record)
-        coverage = success_coverage(rows)
+        write_junit(data, self.record, junit, self.extra_cases)
+        text = summary(data, self.record)
         code = 1 if self.record.findings else 0
-        if options.min_success_coverage is not None and coverage < options.min_success_coverage:
+        for shortfall in shortfalls(data, success=options.min_success_coverage):
             code = 1
-            text += (
-                f"\nSuccess coverage {coverage:.1f}% is below --min-success-coverage {options.min_success_coverage:g}%"
-            )
+            text += f"\n{shortfall.capitalize()} (--min-success-coverage)"
         times = ", ".join(f"{k} {v:.1f}s" for k, v in self.record.phase_times.items())
         text += f"\nTimes: {times}"
         text += f"\nReports: {junit}, {paths[0]}, {paths[1]}"
-        return FuzzResult(code, self.record, rows, {"junit": junit, "json": paths[0], "markdown": paths[1]}, text)
+        return FuzzResult(code, self.record, data, {"junit": junit, "json": paths[0], "markdown": paths[1]}, text)
 
 
 def _check_function(name: str) -> Any:

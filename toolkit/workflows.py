@@ -244,7 +244,7 @@ PROMISES = {
 class Runner:
     """Runs workflows against the schemathesis schema's target (a base URL or an in-process app).
 
-    `headers_for(operation)` gives the credentials of an operation; `record(label, status)`
+    `headers_for(operation)` gives the credentials of an operation; `record(operation_id, status)`
     is told every call; `checks` are schemathesis check functions applied to every answer.
     """
 
@@ -434,10 +434,10 @@ class Runner:
         try:
             response = case.call(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a network error is a finding, not a crash of the run
-            self.record(case.operation.label, 0)
+            self.record(case.operation.definition.raw.get("operationId", ""), 0)
             return None, [Problem("no_answer", "No answer", f"{type(exc).__name__}: {exc}", case.operation.label)]
         recorder.record_response(case_id=case.id, response=response)
-        self.record(case.operation.label, response.status_code)
+        self.record(case.operation.definition.raw.get("operationId", ""), response.status_code)
         failures: list[Problem] = []
         try:
             case.validate_response(response, checks=self.checks, recorder=recorder)
