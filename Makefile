@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOCK_ARGS ?=
 PYTEST_ARGS ?=
+FUZZ_ARGS ?=
 
-.PHONY: setup mock test lint spec-check bench clean
+.PHONY: setup mock test fuzz lint spec-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -28,6 +29,11 @@ spec-check: setup
 test: setup
 	$(BIN)/xsolla-contract spec check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The full contract suite against the mock: the default budget, stateful sequences, positive and
+# negative data; every operation must reach a documented success answer. Reports: fuzz-report/.
+fuzz: setup
+	$(BIN)/xsolla-contract fuzz --app mock --stateful --negative --seed 1 --min-success-coverage 100 $(FUZZ_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -77,6 +77,12 @@ def test_faults_session(seeded_server: MockServer) -> None:
     assert "get-user-cart          2  200 x1 / 401 422 / dropped x1" in out
 
 
+def test_fuzz_session(seeded_server: MockServer) -> None:
+    out = run_session("fuzz", seeded_server)
+    assert "227/227 operations exercised, 227/227 reached a documented 2xx" in out and ", 0 failures" in out
+    assert Path("/tmp/xsolla-fuzz/coverage.json").is_file() and "Reports: /tmp/xsolla-fuzz/junit.xml" in out
+
+
 EXAMPLES = re.findall(r"<!-- example: (\S+)::(\w+) -->", README)
 
 
