@@ -58,8 +58,11 @@ def lost_create(server: FaultyServer, operation: str, request: Request, environ:
 
 
 def lost_delete(server: FaultyServer, operation: str, request: Request, environ: dict) -> Response | None:
-    """A coupon delete answers 204 and deletes nothing."""
-    return Response(status=204) if operation == "delete-coupon-promotion" else None
+    """A coupon delete answers 204 and deletes nothing (it is refused as a read of the coupon would be)."""
+    if operation != "delete-coupon-promotion":
+        return None
+    found = server.forward({**environ, "REQUEST_METHOD": "GET"})
+    return Response(status=204) if found.status_code == 200 else found
 
 
 def ignored_limit(server: FaultyServer, operation: str, request: Request, environ: dict) -> Response | None:
@@ -106,9 +109,9 @@ def no_fault(server: FaultyServer, operation: str, request: Request, environ: di
     return None
 
 
-def fuzz(server: MockServer, tmp_path: Path, *tags: str) -> tuple[int, str, dict]:
+def fuzz(server: MockServer, tmp_path: Path, *tags: str, options: tuple[str, ...] = ()) -> tuple[int, str, dict]:
     args = ["fuzz", "--base-url", f"{server.url}/api", "--prepare", "--max-examples", "1", "--seed", "1"]
-    args += ["--report-dir", str(tmp_path), "--progress", "lines"]
+    args += ["--report-dir", str(tmp_path), "--progress", "lines", *options]
     for tag in tags:
         args += ["--include-tag", tag]
     result = CliRunner().invoke(main, args)
@@ -156,7 +159,7 @@ def test_the_suite_fails_a_broken_server_naming_operation_and_check(
     spec: Spec, tmp_path: Path, fault: Fault, tags: list[str], operation: str, check: str
 ) -> None:
     with MockServer(FaultyServer(spec, fault)) as server:
-        code, output, report = fuzz(server, tmp_path, *tags)
+        code, output, report = fuzz(server, tmp_path, *tags, options=("--phases", "workflows"))
     assert code == 1, output[-3000:]
     summary = output.split("Per-operation coverage", 1)[1]
     failing = [line for line in summary.splitlines() if line.startswith("FAIL ")]
@@ -167,7 +170,29 @@ def test_the_suite_fails_a_broken_server_naming_operation_and_check(
     assert any(f["check"] == check and f["operation"] == label for f in report["failures"]), report["failures"]
 
 
+@pytest.mark.parametrize(
+    ("fault", "operation", "check", "seed"),
+    [
+        pytest.param(lost_create, "admin-create-coupon", "ensure_resource_availability", "1", id="lost-create"),
+        pytest.param(lost_delete, "delete-coupon-promotion", "use_after_free", "1", id="lost-delete"),
+    ],
+)
+def test_schemathesis_state_machines_check_resources_too(
+    spec: Spec, tmp_path: Path, fault: Fault, operation: str, check: str, seed: str
+) -> None:
+    """Without the workflows, the stateful phase's own sequences along the spec's links catch
+    the lost create and the lost delete (schemathesis' resource checks are on)."""
+    options = ("--phases", "stateful", "--stateful", "--stateful-examples", "10", "--stateful-time", "120")
+    with MockServer(FaultyServer(spec, fault)) as server:
+        code, output, report = fuzz(server, tmp_path, "promotions-coupons", options=(*options, "--seed", seed))
+    assert code == 1, output[-3000:]
+    label = f"{spec.operation(operation).method} {spec.operation(operation).path}"
+    found = [(f["case"], f["check"]) for f in report["failures"] if f["operation"] == label]
+    assert ("Stateful tests: promotions-coupons", check) in found, report["failures"]
+
+
 def test_the_same_groups_pass_against_the_mock_without_a_fault(spec: Spec, tmp_path: Path) -> None:
+    """The whole suite but the stateful phase (see above) passes the same mock without a fault."""
     with MockServer(FaultyServer(spec, no_fault)) as server:
         code, output, report = fuzz(server, tmp_path, "promotions-coupons", "virtual-items-currency", "regions")
     assert code == 0, output[-3000:]
