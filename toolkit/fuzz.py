@@ -98,9 +98,12 @@ class Credentials:
 
 
 def _security_of(operation: Any) -> list[dict[str, Any]] | None:
+    """The operation's security requirements, else the document's (OpenAPI's default)."""
     definition = getattr(operation, "definition", None)
     raw = getattr(definition, "raw", definition) or {}
-    return raw.get("security")
+    if "security" in raw:
+        return raw["security"]
+    return (getattr(getattr(operation, "schema", None), "raw_schema", None) or {}).get("security")
 
 
 def _auth_provider(creds: Credentials) -> type:
