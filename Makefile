@@ -9,9 +9,9 @@ MOCK_ARGS ?=
 PYTEST_ARGS ?=
 FUZZ_ARGS ?=
 
-.PHONY: setup mock test fuzz lint spec-check bench clean
+.PHONY: setup mock test fuzz lint spec-check docs bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -37,6 +37,10 @@ fuzz: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+# Regenerates the reference parts of docs/*.md from the code (a test fails when they are stale).
+docs: setup
+	$(BIN)/python maintainer/reference_docs.py
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -4,22 +4,9 @@ One Flask rule per spec path, all served by one view that hands the request to t
 engine. Requests may carry the production base path (`/api/v2/...`, like
 `https://store.xsolla.com/api`) or not (`/v2/...`).
 
-Control endpoints (outside the API's paths, for tests and frontend work):
-
-    POST /__mock__/reset             back to the start state (seeded, fixtures or empty)
-    GET  /__mock__/state             export the whole state as JSON
-    POST /__mock__/state             import a state exported before
-    GET  /__mock__/requests          journal of recent requests (operation, status, violations, fault)
-    DELETE /__mock__/requests        clear the journal
-    GET  /__mock__/clock             the mock's time
-    POST /__mock__/clock             {"advance": seconds | "P1D"-style duration} or {"set": ISO date-time}
-    POST /__mock__/orders/<id>       {"status": "paid" | "done" | "canceled" | "expired"}
-    POST /__mock__/users/<user>/grant  {"sku": ..., "quantity": n}: put items or currency in a user's inventory
-    GET  /__mock__/users/<user>      a user's inventory, balances and progress
-    POST /__mock__/token             {"user": ..., "attributes": {...}, "ttl": s}: a user JWT this mock accepts
-    POST /__mock__/faults            {"operation": ..., "status" | "latency_ms" | "disconnect", "times": n}
-    GET  /__mock__/faults            the fault rules and how often each fired; DELETE removes all, or one by id
-    GET  /__mock__/coverage          the operations and documented statuses clients' calls exercised
+The control endpoints (`/__mock__/...`, outside the API's paths, for tests and frontend
+work) are registered by `control.py`; docs/control-api.md lists them, generated from
+their views.
 """
 
 from __future__ import annotations
@@ -82,10 +69,11 @@ def create_app(
     if not isinstance(store, Store):
         store = open_store(store or os.environ.get(_ENV_PREFIX + "STATE"))
     engine = Engine(spec, store, config)
-    control.initialise(engine)
+    start_state = control.initialise(engine)
 
     app = Flask("xsolla_contract.mocks")
     app.config["ENGINE"] = engine
+    app.config["START_STATE"] = start_state  # what the mock started with, in words (the CLI's banner)
     app.url_map.strict_slashes = False
     app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
     app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]

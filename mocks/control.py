@@ -30,21 +30,31 @@ def parse_duration(value: Any) -> float:
     return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]).total_seconds()
 
 
-def initialise(engine: Engine, *, force: bool = False) -> None:
-    """Fill an empty store with the start state: fixtures, else a seeded project, else nothing."""
+def initialise(engine: Engine, *, force: bool = False) -> str:
+    """Fill an empty store with the start state: fixtures, else a seeded project, else nothing.
+
+    A store that already holds records (a SQLite file from an earlier run) is kept as it
+    is unless `force` is set. Answers what the mock starts with, in words (for the banner).
+    """
     from .fixtures import load_fixtures, read_fixtures, seed_project
 
-    if not force and engine.store.export()["records"]:
-        return  # persistent state from an earlier run is kept
+    kept = len(engine.store.export()["records"])
+    if not force and kept:
+        return f"kept {kept} records of an earlier run (POST /__mock__/reset starts over)"
     engine.faults.clear()
     engine.store.clear()
     engine.journal.clear()
     config = engine.config
     if config.fixtures:
         load_fixtures(engine, read_fixtures(config.fixtures))
+        start = f"fixtures {config.fixtures}"
     elif not config.empty and config.seed is not None:
         seed_project(engine, config.seed)
+        start = f"seed {config.seed}"
+    else:
+        start = "empty"
     engine.journal.clear()
+    return f"{start} ({len(engine.store.export()['records'])} records)"
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -60,23 +70,36 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/reset")
     def reset() -> Response:
+        """Back to the start state (seeded, fixtures or empty): records, clock, journal and fault rules."""
         initialise(engine, force=True)
         return json_response({"status": "reset", "records": len(engine.store.export()["records"])})
 
     @app.get("/__mock__/state")
     def export_state() -> Response:
+        """Export the whole state (every record of every project) as JSON."""
         return json_response(engine.store.export())
 
     @app.post("/__mock__/state")
     def import_state() -> Response:
+        """Replace the whole state with one exported by `GET /__mock__/state`."""
+        state = request.get_json(force=True, silent=True)
+        if state is None:
+            return _error(
+                400,
+                "[0401-1102]: Bad Request. State not imported: the body is not JSON "
+                "(send what GET /__mock__/state answered)",
+            )
         try:
-            engine.store.load(request.get_json(force=True, silent=False))
+            engine.store.load(state)
         except Exception as exc:  # noqa: BLE001 - any malformed import is the caller's error
             return _error(422, f"[0401-1102]: Unprocessable Entity. State not imported: {exc}")
         return json_response({"status": "imported", "records": len(engine.store.export()["records"])})
 
     @app.get("/__mock__/requests")
     def journal() -> Response:
+        """The journal of recent requests: operation matched, status, request and response violations.
+
+        `?violations=1` lists only the requests with violations."""
         entries = engine.journal.entries()
         if request.args.get("violations"):
             entries = [e for e in entries if e["request_violations"] or e["response_violations"]]
@@ -84,16 +107,21 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.delete("/__mock__/requests")
     def clear_journal() -> Response:
+        """Empty the journal."""
         engine.journal.clear()
         return Response(status=204)
 
     @app.get("/__mock__/clock")
     def get_clock() -> Response:
+        """The mock's time (`now`) and its offset from the real time in seconds."""
         clock = engine.clock()
         return json_response({"now": iso(clock.now()), "offset_seconds": clock.offset})
 
     @app.post("/__mock__/clock")
     def move_clock() -> Response:
+        """Move the mock's time: `{"advance": 86400 | "P1D"}`, `{"set": "2026-12-24T10:00:00Z"}` or `{"reset": true}`.
+
+        Periods, daily resets and expirations follow the moved clock."""
         data = request.get_json(force=True, silent=True) or {}
         try:
             if "set" in data:
@@ -115,6 +143,7 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/orders/<int:order_id>")
     def order_status(order_id: int) -> Response:
+        """Set an order's status as the payment system would: `{"status": "paid"}` (or done, canceled, expired)."""
         data = request.get_json(force=True, silent=True) or {}
         status = data.get("status")
         if status not in orders.STATUSES:
@@ -128,6 +157,7 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.post("/__mock__/users/<user>/grant")
     def grant(user: str) -> Response:
+        """Put items or virtual currency in a user's inventory: `{"sku": "gold", "quantity": 500}`."""
         data = request.get_json(force=True, silent=True) or {}
         sku, quantity = data.get("sku"), data.get("quantity", 1)
         if not isinstance(sku, str) or not isinstance(quantity, (int, float)) or quantity <= 0:
@@ -138,11 +168,13 @@ def register(app: Flask, engine: Engine) -> None:
 
     @app.get("/__mock__/users/<user>")
     def user_state(user: str) -> Response:
+        """A user's inventory, balances and progress (`?project_id=` for another project)."""
         project = int(request.args.get("project_id") or engine.config.project_id)
         return json_response(engine.run(project, lambda ctx: engine.user_summary(ctx, user)))
 
     @app.post("/__mock__/token")
     def token() -> Response:
+        """Mint a user JWT this mock accepts: `{"user": "player-1", "attributes": {"tier": "gold"}, "ttl": 3600}`."""
         data = request.get_json(force=True, silent=True) or {}
         user = data.get("user") or "user-1"
         jwt = mint_token(

@@ -45,7 +45,7 @@ class MockConfig:
     """Settings of one mock instance (the CLI flags and XSOLLA_MOCK_* variables)."""
 
     project_id: int = 44056
-    merchant_id: int = 1000
+    merchant_id: int = 1000  # Merchant ID accepted in place of the project ID in Basic credentials.
     api_key: str | None = None
     jwt_secret: str | None = None
     seed: int | None = 1
@@ -54,11 +54,11 @@ class MockConfig:
     latency_ms: int = 0  # every API answer delayed by this many ms ...
     latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
-    validate_responses: bool = True
-    journal_size: int = 500
-    catalog_cache_size: int = 256
-    response_cache: bool = True
-    response_cache_size: int = 2048
+    validate_responses: bool = True  # Check every answer against the spec (violations go to the journal).
+    journal_size: int = 500  # Requests kept in the journal (GET /__mock__/requests).
+    catalog_cache_size: int = 256  # Catalog views kept between writes.
+    response_cache: bool = True  # Reuse a GET's answer within the same second while nothing was written.
+    response_cache_size: int = 2048  # Answers kept by the response cache.
 
     @property
     def auth(self) -> AuthConfig:

@@ -1,23 +1,14 @@
 """Start states of the mock: a fixtures file of the user's own, or a generated project.
 
 A fixtures file (YAML or JSON) lists request bodies of the admin create calls by
-section, in the order they are loaded:
-
-    project_id: 44056            # optional, default: the mock's project
-    groups:            [ {external_id: weapons, name: {en: Weapons}}, ... ]
-    regions:           [ ... ]    attributes: [ {external_id: rarity, name: {...}, _values: [...]} ]
-    virtual_currencies: [ ... ]   virtual_items: [ ... ]   currency_packages: [ ... ]
-    bundles:           [ ... ]    games: [ {..., _keys: {game_1_steam: [KEY1, KEY2]}} ]
-    value_points:      [ {..., _rewards: {item_sku: 10}} ]
-    discounts / bonuses / coupons / promo_codes / unique_offers:
-                       [ {..., _active: true, _codes: [CODE1], _generate: 5} ]
-    filter_rules:      [ ... ]    reward_chains / daily_chains / offer_chains: [ {..., _active: true} ]
-    upsell:            {type: fixed_list, items: [...], _active: true}
-    balances:          {user-1: {gold: 500}}
+section (`SECTIONS`, in the order they are loaded), with `project_id` and `balances`
+beside them; keys starting with `_` are loading instructions (`_active`, `_codes`,
+`_generate`, `_keys`, `_rewards`, `_values`), not fields. docs/fixtures.md describes the
+format (its table of sections is generated from `SECTIONS`) and
+examples/fixtures/store.yaml uses all of it.
 
 Every body goes through the same operation a client would call (validated against
-the spec), so fixtures and API-created data are indistinguishable. Keys starting
-with `_` are loading instructions, not fields.
+the spec), so fixtures and API-created data are indistinguishable.
 
 `generate_project(seed)` makes such a structure with faker: a realistic store of a
 few dozen items, currencies, packages, bundles, games with keys, promotions and

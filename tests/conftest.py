@@ -8,7 +8,6 @@ checks every response against the spec; tests that use it run twice: in process
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -19,22 +18,12 @@ from xsolla_contract.toolkit.validation import Validator
 
 pytest_plugins = ["pytester"]
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PROJECT = 44056
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("XSOLLA_CONTRACT_CACHE", str(tmp_path_factory.mktemp("spec-cache")))
-
-
-@pytest.fixture(scope="session")
-def reference() -> Path:
-    """../shared/reference (operation lists, documented errors), beside the repository in CI."""
-    path = SHARED / "reference"
-    if not path.is_dir():
-        pytest.skip("../shared/reference is not beside the repository")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
-"""The bundled spec: loading, caching, lint, bundling, and fidelity to the reference operation lists."""
+"""The bundled spec: loading, caching, lint, bundling, and fidelity to the reference's operations and errors."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -18,32 +17,38 @@ from xsolla_contract.toolkit.lint import lint
 from xsolla_contract.toolkit.spec import BUNDLED_SPEC, Spec
 from xsolla_contract.toolkit.validation import Validator
 
-
-def reference_rows(reference: Path) -> list[dict[str, str]]:
-    rows = []
-    for api, name in (("LiveOps", "liveops-operations.tsv"), ("Catalog", "catalog-operations.tsv")):
-        with open(reference / name, newline="") as fh:
-            rows += [{**r, "api": api} for r in csv.DictReader(fh, delimiter="\t")]
-    return rows
+EXPECTED = Path(__file__).resolve().parent / "data" / "expected_operations.yaml"
 
 
-def test_bundled_spec_has_every_reference_operation(spec: Spec, reference: Path) -> None:
-    rows = reference_rows(reference)
-    assert len(rows) == 227
-    assert set(spec.operations) == {r["operation"] for r in rows}
-    for row in rows:
-        op = spec.operation(row["operation"])
-        assert (op.method, op.path) == (row["method"], row["path"]), row["operation"]
-        assert op.tags == (row["group"],), row["operation"]
+def expected_operations() -> dict[str, dict]:
+    """operationId -> {api, group, method, path, auth, errors}: the reference's table (maintainer/ re-derives it)."""
+    table = yaml.safe_load(EXPECTED.read_text())
+    return {
+        op: {**entry, "api": api, "group": group}
+        for api, groups in table.items()
+        for group, operations in groups.items()
+        for op, entry in operations.items()
+    }
+
+
+def test_bundled_spec_has_every_reference_operation(spec: Spec) -> None:
+    expected = expected_operations()
+    assert len(expected) == 227
+    assert set(spec.operations) == set(expected)
+    for name, row in expected.items():
+        op = spec.operation(name)
+        assert (op.method, op.path) == (row["method"], row["path"]), name
+        assert op.tags == (row["group"],), name
+        assert row["group"] in spec.tag_groups[row["api"]], name
         wanted = set() if row["auth"] == "none" else {row["auth"]}
-        assert wanted <= op.security_schemes, row["operation"]
+        assert wanted <= op.security_schemes, name
         extra = op.security_schemes - wanted
         if row["auth"] == "AuthForCart":
-            assert extra == {"AuthForCartGuestId", "AuthForCartGuestUser"}, row["operation"]
+            assert extra == {"AuthForCartGuestId", "AuthForCartGuestUser"}, name
         else:
-            assert not extra, row["operation"]
+            assert not extra, name
         if row["auth"] == "none":
-            assert op.security == (), row["operation"]
+            assert op.security == (), name
 
 
 def test_operation_counts_per_api(spec: Spec) -> None:
@@ -53,20 +58,21 @@ def test_operation_counts_per_api(spec: Spec) -> None:
     assert sum(by_tag[t] for t in groups["Catalog"]) == 114
 
 
-def test_documented_errors_are_in_the_spec(spec: Spec, reference: Path) -> None:
-    missing = []
-    with open(reference / "errors.tsv", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            op = spec.operation(row["operation"])
-            response = op.responses.get(row["status"])
+def test_documented_errors_are_in_the_spec(spec: Spec) -> None:
+    missing, documented = [], 0
+    for name, row in expected_operations().items():
+        op = spec.operation(name)
+        for status, codes in (row.get("errors") or {}).items():
+            documented += len(codes)
+            response = op.responses.get(status)
             if response is None:
-                missing.append(f"{row['operation']} {row['status']}")
+                missing.append(f"{name} {status}")
                 continue
             media = (response.get("content") or {}).get("application/json") or {}
             examples = [media.get("example")] + [e.get("value") for e in (media.get("examples") or {}).values()]
-            codes = {e.get("errorCode") for e in examples if isinstance(e, dict)}
-            if int(row["errorCode"]) not in codes:
-                missing.append(f"{row['operation']} {row['status']} errorCode {row['errorCode']}")
+            found = {e.get("errorCode") for e in examples if isinstance(e, dict)}
+            missing += [f"{name} {status} errorCode {code}" for code in codes if code not in found]
+    assert documented, "the table lists no documented errors"
     assert not missing, missing
 
 
@@ -199,18 +205,160 @@ def test_spec_check_names_an_invalid_example(spec_copy: Path) -> None:
     assert "admin-create-region" in out and "example does not match its schema at countries" in out
 
 
-def test_bundle_is_self_contained(tmp_path: Path, spec: Spec) -> None:
-    out = tmp_path / "bundle" / "xsolla.json"
+def _refs_in(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for value in node.values() for r in _refs_in(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs_in(value)]
+    return []
+
+
+def _pointer_target(document: dict, ref: str) -> object:
+    node: object = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]  # type: ignore[index]
+    return node
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("bundle") / "nested" / "xsolla.yaml"
     code, text = run_cli("spec", "bundle", str(out))
     assert code == 0, text
+    return out, text
+
+
+def test_bundle_keeps_named_components_and_internal_refs(bundled: tuple[Path, str]) -> None:
+    out, text = bundled
+    document = yaml.safe_load(out.read_text())
+    components = document["components"]
+    assert f"wrote {out} (YAML" in text and "227 operations" in text and "internal $refs only" in text
+    assert {"Coupon", "CouponCreate", "Error", "LocalizedText", "Sku"} <= set(components["schemas"])
+    assert {"Unauthorized", "ValidationError"} <= set(components["responses"])
+    assert "ProjectId" in components["parameters"]
+    assert {"basicAuth", "XsollaLoginUserJWT"} <= set(components["securitySchemes"])
+    assert {"CartCart", "PromoCodesCart"} <= set(components["schemas"])  # one name, two files: both kept
+    refs = _refs_in(document)
+    assert len(refs) > 1000 and all(r.startswith("#/components/") for r in refs)
+    for ref in set(refs):
+        assert isinstance(_pointer_target(document, ref), dict), ref  # every reference lands inside the file
+    coupon = document["paths"]["/v3/project/{project_id}/admin/coupon"]["post"]
+    assert coupon["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CouponCreate"
+    }
+    assert coupon["responses"]["401"] == {"$ref": "#/components/responses/Unauthorized"}
+
+
+def test_bundle_alone_reads_as_the_spec(bundled: tuple[Path, str], tmp_path: Path, spec: Spec) -> None:
+    """A consumer that resolves references itself (prance, openapi-spec-validator, openapi-core, as Prism
+    or Redoc do) reads the file alone and finds the same API."""
+    from openapi_core import OpenAPI
+
+    alone = tmp_path / "alone.yaml"
+    shutil.copy(bundled[0], alone)  # nothing beside it
+    loaded = Spec.from_path(alone, cache=False)
+    assert loaded.document["paths"] == spec.document["paths"]
+    raw = yaml.safe_load(alone.read_text())
+    assert OpenAPI.from_dict(raw).spec is not None
+
+
+def test_bundle_as_json_and_dereferenced(tmp_path: Path, spec: Spec) -> None:
+    code, text = run_cli("spec", "bundle", str(tmp_path / "xsolla.json"))
+    assert code == 0, text
+    assert json.loads((tmp_path / "xsolla.json").read_text())["components"]["schemas"]["Coupon"]["type"] == "object"
+    out = tmp_path / "flat.json"
+    code, text = run_cli("spec", "bundle", "--dereference", str(out))
+    assert code == 0 and "every $ref replaced by its target" in text, text
     raw = out.read_text()
     assert '"$ref"' not in raw
-    alone = tmp_path / "alone.json"
-    shutil.move(out, alone)  # nothing beside it
-    loaded = Spec.from_path(alone, cache=False)
-    assert set(loaded.operations) == set(spec.operations)
-    code, text = run_cli("spec", "bundle", str(tmp_path / "xsolla.yaml"))
-    assert code == 0 and yaml.safe_load((tmp_path / "xsolla.yaml").read_text())["openapi"] == "3.0.3"
+    assert json.loads(raw)["paths"] == spec.document["paths"]
+
+
+@pytest.mark.parametrize("name", ["xsolla.txt", "xsolla"])
+def test_bundle_refuses_an_unknown_extension(tmp_path: Path, name: str) -> None:
+    code, text = run_cli("spec", "bundle", str(tmp_path / name))
+    assert code == 2
+    assert "the extension picks the format; use .json, .yaml, .yml" in text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bundle_names_a_dangling_ref(spec_copy: Path, tmp_path: Path) -> None:
+    coupons = spec_copy / "liveops" / "coupons.yaml"
+    coupons.write_text(coupons.read_text().replace("'#/schemas/CouponCreate'", "'#/schemas/CouponCreated'", 1))
+    code, text = run_cli("spec", "bundle", "--spec", str(spec_copy / "openapi.yaml"), str(tmp_path / "b.yaml"))
+    assert code == 1
+    assert "'#/schemas/CouponCreated'" in text and "coupons.yaml has nothing at #/schemas/CouponCreated" in text
+
+
+SPLIT = {
+    "openapi.yaml": """
+openapi: 3.0.3
+info: {title: split, version: '1'}
+paths:
+  /items/{sku}:
+    $ref: 'paths/items.yaml#/item'
+""",
+    "paths/items.yaml": """
+item:
+  parameters:
+    - $ref: '../common.yaml#/Sku'
+  get:
+    responses:
+      '200':
+        description: ok
+        content:
+          application/json:
+            schema: {$ref: '../schemas/item.yaml'}
+      '404': {$ref: '../common.yaml#/NotFound'}
+""",
+    "schemas/item.yaml": """
+type: object
+properties:
+  sku: {$ref: '../common.yaml#/Error/properties/code'}
+  parameters:
+    type: array
+    items: {$ref: '#/definitions/Pair'}
+  parent: {$ref: '#'}
+  error: {$ref: '../common.yaml#/Error'}
+definitions:
+  Pair: {type: object, properties: {key: {type: string}, value: {type: string}}}
+""",
+    "common.yaml": """
+Sku: {name: sku, in: path, required: true, schema: {type: string}}
+NotFound:
+  description: not found
+  content: {application/json: {schema: {$ref: '#/Error'}}}
+Error: {type: object, properties: {code: {type: string}, pair: {$ref: 'schemas/pair.yaml#/Pair'}}}
+""",
+    "schemas/pair.yaml": """
+Pair: {type: string}
+""",
+}
+
+
+def test_bundle_of_a_split_spec_names_each_kind_of_component(tmp_path: Path) -> None:
+    """Whole-file and deep references, a recursive schema, one name in two files, and a
+    property called `parameters` (a schema, not a parameter)."""
+    from xsolla_contract.toolkit.bundle import bundle
+
+    for name, text in SPLIT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    document, stats = bundle(tmp_path / "openapi.yaml")
+    components = document["components"]
+    assert set(components["parameters"]) == {"Sku"} and set(components["responses"]) == {"NotFound"}
+    assert set(components["schemas"]) == {"Item", "Error", "ItemPair", "PairPair"}
+    item = components["schemas"]["Item"]
+    assert item["properties"]["parent"] == {"$ref": "#/components/schemas/Item"}  # recursion by name
+    assert item["properties"]["sku"] == {"$ref": "#/components/schemas/Error/properties/code"}
+    assert item["properties"]["parameters"]["items"] == {"$ref": "#/components/schemas/ItemPair"}
+    assert components["schemas"]["Error"]["properties"]["pair"] == {"$ref": "#/components/schemas/PairPair"}
+    operation = document["paths"]["/items/{sku}"]
+    assert operation["parameters"] == [{"$ref": "#/components/parameters/Sku"}]
+    assert operation["get"]["responses"]["404"] == {"$ref": "#/components/responses/NotFound"}
+    assert stats.operations == 1
+    assert spec_module.validation_problems(document) == []
 
 
 def test_spec_info_counts_per_tag_and_scheme() -> None:

@@ -59,12 +59,44 @@ def spec_check(path: str | None, lenient: bool) -> None:
 @spec.command("bundle")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Source spec (default: bundled).")
-def spec_bundle(out: str, spec_path: str | None) -> None:
-    """Write the resolved spec as one self-contained file (.json, or .yaml/.yml)."""
-    from .spec import bundle_to
+@click.option(
+    "--dereference",
+    is_flag=True,
+    help="Replace every $ref by its target (one large document without components) instead of "
+    "keeping named components with internal $refs.",
+)
+def spec_bundle(out: str, spec_path: str | None, dereference: bool) -> None:
+    """Write the spec as one file for other tools (Prism, Redoc, code generators).
 
-    written = bundle_to(_load(spec_path), out)
-    click.echo(f"wrote {written} ({written.stat().st_size // 1024} KiB)")
+    By default the file keeps the spec's named components (schemas, responses,
+    parameters) and every $ref points inside the file. OUT's extension picks the
+    format: .json, .yaml or .yml.
+    """
+    from pathlib import Path
+
+    from .bundle import FORMATS, bundle, write_document
+
+    fmt = FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise click.BadParameter(
+            f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT"
+        )
+    if dereference:
+        loaded = _load(spec_path)
+        document, what = loaded.document, f"{len(loaded.operations)} operations, every $ref replaced by its target"
+    else:
+        from .spec import BUNDLED_SPEC
+
+        try:
+            document, stats = bundle(spec_path or BUNDLED_SPEC)
+        except ContractError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        what = f"{stats.describe()}, internal $refs only"
+    written = write_document(document, out)
+    size = written.stat().st_size
+    shown = f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KiB"
+    click.echo(f"wrote {written} ({fmt.upper()}, {shown}): {what}")
 
 
 @spec.command("info")
@@ -117,12 +149,28 @@ def coverage_table(loaded) -> str:
 
 
 @main.command("mock")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="XSOLLA_MOCK_HOST",
+    help="Address to listen on (loopback by default).",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=int,
+    envvar="XSOLLA_MOCK_PORT",
+    help="Port to listen on (0: any free port).",
+)
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the generated project.")
 @click.option("--state", default="memory", show_default=True, help="memory, or sqlite:PATH to persist state.")
 @click.option(
-    "--fixtures", type=click.Path(exists=True, dir_okay=False), help="YAML/JSON catalog and promotions to load."
+    "--fixtures",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML/JSON file of your own catalog and promotions, loaded instead of the seeded store "
+    "(format: docs/fixtures.md; example: examples/fixtures/store.yaml).",
 )
 @click.option("--empty", is_flag=True, help="Start with no data at all.")
 @click.option(
@@ -141,7 +189,7 @@ def coverage_table(loaded) -> str:
     help="Delay every API answer: milliseconds (300) or a random delay in a range (50-200). "
     "Per operation: fault rules (POST /__mock__/faults).",
 )
-@click.option("--cors/--no-cors", default=True, show_default=True)
+@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer cross-origin browser requests.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
 def mock_cmd(
     host: str,
@@ -180,13 +228,13 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
+    server = _listen(app, "mock", host, port, threads, "xsolla-contract-mock")
+    port = getattr(server, "effective_port", port)
     base = f"http://{host}:{port}/api"
     basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
     token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
     click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
-    click.echo(
-        f"  state: {state}; data: {'fixtures ' + fixtures if fixtures else 'empty' if empty else f'seed {seed}'}"
-    )
+    click.echo(f"  state: {state}; data: {app.config['START_STATE']}")
     click.echo(f"  admin:  Authorization: Basic {basic}   (project {project_id})")
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
@@ -195,12 +243,7 @@ def mock_cmd(
         f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
         "(reset, state, requests, clock, orders, token, faults, coverage)"
     )
-    import signal
-
-    from waitress import serve
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(app, host=host, port=port, threads=threads, ident="xsolla-contract-mock", _quiet=True)
+    _run(server)
 
 
 @main.command("coverage")
@@ -276,7 +319,7 @@ def _latency(value: str) -> tuple[int, int]:
 @click.option("--attr", "attrs", multiple=True, help="User attribute key=value (repeatable).")
 @click.option("--ttl", default=30 * 24 * 3600, show_default=True, type=int, help="Lifetime in seconds.")
 @click.option("--jwt-secret", default=None, help="Sign with this secret (the mock's --jwt-secret).")
-@click.option("--email", default=None)
+@click.option("--email", default=None, help="E-mail claim of the token (default: USER@example.com).")
 def token_cmd(
     user: str, project: int | None, attrs: tuple[str, ...], ttl: int, jwt_secret: str | None, email: str | None
 ) -> None:
@@ -463,7 +506,9 @@ def fuzz_cmd(
 @click.argument("traffic", type=click.Path(exists=True, dir_okay=False))
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format."
+)
 @click.option("--all-entries", is_flag=True, help="Also check entries whose path is not /v2/... or /v3/...")
 def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fmt: str, all_entries: bool) -> None:
     """Validate every request/response pair of a HAR file. Exit 1 on any violation."""
@@ -498,35 +543,64 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 
 @main.command("proxy")
 @click.option("--upstream", required=True, help="Base URL to forward to, e.g. https://store.xsolla.com/api")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on (0: any free port).")
 @click.option("--strict", is_flag=True, help="Answer requests that break the contract with 422 instead of forwarding.")
 @click.option(
     "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
 )
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
 def proxy_cmd(
     upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None, threads: int
 ) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
-    import signal
-
-    from waitress import serve
-
     from .proxy import ValidatingProxy
     from .validation import Validator
 
     proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # flush the HAR file on a polite stop too
+    server = _listen(proxy, "proxy", host, port, threads, "xsolla-contract-proxy")
+    port = getattr(server, "effective_port", port)
     click.echo(
         f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
         f"report: http://{host}:{port}/__proxy__/report"
     )
     try:
-        serve(proxy, host=host, port=port, threads=threads, ident="xsolla-contract-proxy", _quiet=True)
+        _run(server)  # a polite stop (SIGTERM) flushes the HAR file too
     finally:
         proxy.flush()
+
+
+# ---------------------------------------------------------------- serving
+
+
+def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
+    """A waitress server bound to host:port, or one clear line and exit 1 when it cannot listen there.
+
+    SIGTERM stops the server cleanly (exit 0) from here on."""
+    import errno
+    import signal
+
+    from waitress.server import create_server
+
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident=ident)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is already in use (another {what} still running?); choose another with --port"
+        elif exc.errno == errno.EACCES:
+            reason = f"no permission to use port {port}; choose one above 1023 with --port"
+        else:
+            reason = exc.strerror or str(exc)
+        click.echo(f"xsolla-contract {what}: cannot listen on {host}:{port}: {reason}", err=True)
+        sys.exit(1)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a polite stop, from the banner on
+    return server
+
+
+def _run(server) -> None:
+    """Serve until Ctrl-C or SIGTERM."""
+    server.run()
 
 
 if __name__ == "__main__":  # pragma: no cover

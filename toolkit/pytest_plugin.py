@@ -40,6 +40,10 @@ import pytest
 from .validation import ContractViolation, HttpRequest, ValidationResult, Validator, as_request, as_response
 
 SETTINGS = {"base_url": "XSOLLA_BASE_URL", "spec": "XSOLLA_SPEC", "seed": "XSOLLA_SEED"}
+MARKERS = {
+    "xsolla_contract": "validate every HTTP exchange of the test (requests, httpx sync and async) against the spec; "
+    "a violation fails the test",
+}
 _state_key = pytest.StashKey[dict[str, Any]]()
 
 
@@ -92,7 +96,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "xsolla_contract: validate every HTTP exchange of the test against the spec")
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
     config.stash[_state_key] = {}
     if _coverage_wanted(config):
         from .coverage import select
@@ -116,6 +121,9 @@ def _setting(config: pytest.Config, name: str) -> str | None:
 
 @pytest.fixture(scope="session")
 def xsolla_spec(pytestconfig: pytest.Config):
+    """The resolved spec (`--xsolla-spec`, else the bundled one).
+
+    `.operations` (by operationId), `.operation(id)`, `.find(method, path)`, `.document`."""
     from .spec import Spec
 
     return Spec.from_path(_setting(pytestconfig, "spec"))
@@ -150,11 +158,11 @@ class _Clock:
 class MockHandle:
     """What `xsolla_mock` gives a test."""
 
-    url: str
-    project_id: int
-    api_key: str
-    engine: Any = None
-    token: str | None = None
+    url: str  # Base URL of the API, ending in /api (the mock's, or --xsolla-base-url).
+    project_id: int  # The project the test's data belongs to.
+    api_key: str  # The API key of admin_auth.
+    engine: Any = None  # The mock's engine (None against a real server).
+    token: str | None = None  # The user token from XSOLLA_TOKEN (against a real server).
 
     @property
     def admin_auth(self) -> tuple[str, str]:
@@ -191,6 +199,7 @@ class MockHandle:
 
     @property
     def clock(self) -> _Clock:
+        """The mock's clock: `.now()`, `.advance(seconds or "P1D")`, `.set(datetime)`."""
         return _Clock(self._need_mock("the clock"))
 
     def fault(
@@ -234,6 +243,7 @@ class MockHandle:
         return report(engine.spec, engine.coverage, scope)
 
     def set_order_status(self, order_id: int, status: str) -> None:
+        """Set an order's status as the payment system would (`"paid"`, `"done"`, `"canceled"`, `"expired"`)."""
         from ..mocks.control import _set_status
         from ..mocks.rules import orders
 
@@ -293,6 +303,11 @@ def _xsolla_mock_server(pytestconfig: pytest.Config, xsolla_spec) -> Iterator[tu
 
 @pytest.fixture
 def xsolla_mock(pytestconfig: pytest.Config, _xsolla_mock_server) -> Iterator[MockHandle]:
+    """A live mock on 127.0.0.1 (one per session, seeded), back to its start state for each test.
+
+    With `--xsolla-base-url` the same handle points at that server instead (credentials from
+    `XSOLLA_BASIC` and `XSOLLA_TOKEN`); what needs the mock (clock, journal, order status,
+    `load`) skips the test there."""
     app, server = _xsolla_mock_server
     if app is None:
         from .fuzz import Credentials
@@ -328,6 +343,7 @@ class ResponseValidator:
         self.validator = validator
 
     def validate(self, response: Any, request: Any = None) -> ValidationResult:
+        """The violations of one exchange (the request is read from the response unless given)."""
         return (
             self.validator.validate_response(request, response)
             if request is not None
@@ -335,11 +351,13 @@ class ResponseValidator:
         )
 
     def assert_valid(self, response: Any, request: Any = None) -> ValidationResult:
+        """Like `validate`, but raise `ContractViolation` (an AssertionError) on any violation."""
         return self.validate(response, request).raise_for_violations()
 
 
 @pytest.fixture
 def xsolla_validator(_xsolla_validator: Validator) -> ResponseValidator:
+    """Checks `requests`/`httpx` responses (and their requests) against the spec."""
     return ResponseValidator(_xsolla_validator)
 
 

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -393,17 +392,9 @@ def _resolve(root: Path, *, lenient: bool) -> tuple[dict[str, Any], list[Path], 
 
 
 def bundle_to(spec: Spec, out: str | os.PathLike[str]) -> Path:
-    """Write the resolved description as one self-contained JSON or YAML file."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix in (".yaml", ".yml"):
-        import yaml
+    """Write the resolved description (every `$ref` replaced) as one JSON or YAML file.
 
-        text = yaml.safe_dump(spec.document, sort_keys=False, allow_unicode=True)
-    else:
-        text = json.dumps(spec.document, indent=1, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".bundle-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
-    return out
+    `toolkit.bundle.bundle()` gives the form with named components and internal references."""
+    from .bundle import write_document
+
+    return write_document(spec.document, out)

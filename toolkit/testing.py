@@ -1,18 +1,25 @@
 """Test helpers shared by our own tests and the pytest plugin.
 
 `MockServer` runs a WSGI app (the mock) on 127.0.0.1 on a free port in a thread
-and stops with the context. `ContractClient` talks to the mock (in process via
-Flask's test client, or over HTTP) and checks every response against the spec.
+and stops with the context. `ServerProcess` runs a server command (`xsolla-contract
+mock --port 0`, `make mock`) as a process until it says where it serves, and stops it
+politely. `ContractClient` talks to the mock (in process via Flask's test client, or
+over HTTP) and checks every response against the spec.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import queue
+import re
+import signal
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +71,101 @@ class MockServer:
 
     def __enter__(self) -> MockServer:
         return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ServerProcess:
+    """A server command run as a process, from the line that says where it serves until stopped.
+
+        with ServerProcess([".venv/bin/xsolla-contract", "mock", "--port", "0"]) as mock:
+            requests.get(mock.url + "/v2/project/44056/items/virtual_items")
+        assert mock.returncode == 0     # SIGTERM is a clean stop
+
+    `url` is the first http(s) URL the server prints; the lines it printed until then are
+    in `lines`. `ready(line)` can ask for more: the context starts once it is true (the
+    mock's banner ends with its `control:` line). With `group=True` the command runs in its
+    own process group, and the stop reaches every process of it (`make mock` and the mock
+    it starts).
+    """
+
+    URL = re.compile(r"https?://[^\s/]+(?:/\S*)?")
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        group: bool = False,
+        ready: Callable[[str], bool] | None = None,
+        timeout: float = 120,
+    ):
+        self.args, self.env, self.cwd, self.group, self.timeout = list(args), env, cwd, group, timeout
+        self.ready = ready
+        self.lines: list[str] = []
+        self.url: str | None = None
+        self.returncode: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        self._process = subprocess.Popen(
+            self.args,
+            env=None if self.env is None else dict(self.env),
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=self.group,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read(stream: Any) -> None:
+            for line in stream:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=read, args=(self._process.stdout,), daemon=True).start()
+        try:
+            while True:
+                line = lines.get(timeout=self.timeout)
+                if line is None:
+                    raise AssertionError(f"{self.args} ended before serving:\n" + "\n".join(self.lines))
+                self.lines.append(line)
+                found = self.URL.search(line)
+                if found and self.url is None:
+                    self.url = found.group(0)
+                if self.ready(line) if self.ready is not None else self.url is not None:
+                    break
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM (to the group with `group=True`); SIGKILL if it is still there after `timeout` seconds."""
+        process = self._process
+        if process is None:
+            raise RuntimeError("not started")
+        if process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self.returncode = process.returncode
+        return process.returncode
+
+    def _signal(self, signum: int) -> None:
+        assert self._process is not None
+        if self.group:
+            os.killpg(self._process.pid, signum)
+        else:
+            self._process.send_signal(signum)
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -87,6 +87,26 @@ def test_export_import_and_reset(api: ContractClient) -> None:
     assert api.get(api.path(ITEM, sku="sword_1"), headers=api.admin()).status == 200  # nothing lost
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"not json", "application/json"), (b"records=1", "application/x-www-form-urlencoded"), (b"", None)],
+    ids=["malformed", "form", "empty"],
+)
+def test_state_import_of_a_non_json_body_says_so_in_our_words(
+    api: ContractClient, body: bytes, content_type: str | None
+) -> None:
+    api.post(api.path(ITEMS), json=sword(), headers=api.admin())
+    answer = api.call("POST", "/__mock__/state", data=body, content_type=content_type)
+    assert answer.status == 400
+    assert answer.data == {
+        "errorCode": 1102,
+        "errorMessage": "[0401-1102]: Bad Request. State not imported: the body is not JSON "
+        "(send what GET /__mock__/state answered)",
+        "statusCode": 400,
+    }
+    assert api.get(api.path(ITEM, sku="sword_1"), headers=api.admin()).status == 200  # nothing lost
+
+
 def test_journal_records_operations_and_violations(api: ContractClient) -> None:
     api.control("DELETE", "requests")
     api.get(api.path(ITEMS), headers=api.admin())
