@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -259,7 +260,6 @@ class Runner:
         run: str | None = None,
         user: str = "",
         token: str = "",
-        session: Any = None,
     ):
         self.schema = schema
         self.project_id = project_id
@@ -267,7 +267,7 @@ class Runner:
         self.checks = list(checks)
         self.record = record or (lambda label, status: None)
         self.steps = Steps(run or secrets.token_hex(3), user, token)
-        self.session = session
+        self._local = threading.local()  # a keep-alive HTTP session per thread, for a live target
         self._undo: list[Any] = []  # cases that remove what a step created
         from schemathesis.engine.recorder import ScenarioRecorder
 
@@ -430,7 +430,7 @@ class Runner:
         from schemathesis.core.failures import FailureGroup
 
         recorder.record_case(case=case, parent_id=parent.case.id if parent else None)
-        kwargs = {"session": self.session} if self.session is not None else {}
+        kwargs = {"session": self._session()} if getattr(self.schema, "app", None) is None else {}
         try:
             response = case.call(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a network error is a finding, not a crash of the run
@@ -471,6 +471,14 @@ class Runner:
                 )
             ]
         return []
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+        return session
 
     # ---------------------------------------------------------------- cleanup
 
