@@ -19,7 +19,7 @@ from faker import Faker
 from ..toolkit.spec import Operation
 from .auth import Principal
 from .shape import Shaper
-from .store import Transaction
+from .store import Index, Row, Transaction
 
 JSON = "application/json"
 
@@ -80,6 +80,7 @@ class Ctx:
     tx: Transaction
     now: datetime
     raw: bytes | None = None  # the request body as sent (for non-JSON bodies such as file uploads)
+    memos: dict[Any, Any] = field(default_factory=dict)  # values derived once per request (see `memo`)
 
     @property
     def faker(self) -> Faker:
@@ -123,6 +124,16 @@ class Ctx:
             return build()
         return self.engine.cached(key, build, depends, self.tx, fresh)
 
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A value derived once per request (the user's offers, his uses) and reused while the
+        request has written nothing since: work that depends on the request, not on the item."""
+        found = self.memos.get(key)
+        if found is not None and found[0] == self.tx.writes:
+            return found[1]
+        value = build()
+        self.memos[key] = (self.tx.writes, value)
+        return value
+
     def resource(self, name: str) -> Any:
         """The row of the resource table named `name` (a `resources.Resource`)."""
         return self.engine.resources.by_name[name]
@@ -138,7 +149,30 @@ class Ctx:
         return self.tx.delete(self.project_id, kind, str(key))
 
     def values(self, kind: str) -> list[Any]:
+        """Every record of a kind: for what is small by nature (a user's, a chain's); lists use `find`."""
         return self.tx.values(self.project_id, kind)
+
+    def find(
+        self,
+        index: Index,
+        value: Any,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        exclude: Any = (),
+        between: tuple[float | None, float | None] | None = None,
+    ) -> list[Row]:
+        """(key, part, record) rows with `value` in a store index, in its order (see `Store`)."""
+        return self.tx.find(
+            self.project_id, index, str(value), offset=offset, limit=limit, exclude=exclude, between=between
+        )
+
+    def records(self, index: Index, value: Any, **options: Any) -> list[Any]:
+        """The records of `find` alone."""
+        return [record for _, _, record in self.find(index, value, **options)]
+
+    def count(self, index: Index, value: Any, between: tuple[float | None, float | None] | None = None) -> int:
+        return self.tx.count(self.project_id, index, str(value), between)
 
     def next_id(self, sequence: str) -> int:
         return self.tx.next_id(self.project_id, sequence)
@@ -151,6 +185,22 @@ class Ctx:
 
 
 Hook = Callable[[Ctx], Reply]
+
+# The store indexes rules and hooks query, defined on the store when an engine starts.
+INDEXES: list[Index] = []
+
+
+def index(kind: str, name: str, version: str = "1") -> Any:
+    """Register a store index of `kind` whose entries the decorated function gives: (key, record) ->
+    [(value, sort, part)]."""
+
+    def register(entries: Any) -> Index:
+        found = Index(kind, name, entries, version)
+        INDEXES.append(found)
+        return found
+
+    return register
+
 
 # Extra sections of GET /__mock__/users/<user>, registered by hook modules: name -> fn(ctx, user).
 USER_SUMMARIES: dict[str, Callable[[Ctx, str], Any]] = {}

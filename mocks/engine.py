@@ -28,14 +28,16 @@ from typing import Any
 
 from faker import Faker
 
+from ..toolkit._json import dumps
 from ..toolkit.coverage import Tally
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
 from .clock import CLOCK_KEY, Clock
-from .context import JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
+from .context import INDEXES, JSON, USER_SUMMARIES, ApiError, Ctx, Hook, Reply
 from .faults import FAULT_HEADER, Disconnect, FaultBook, Firing, path_project
 from .resources import ResourceTable
+from .rules.orders import of_user
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
 
@@ -98,6 +100,7 @@ class Engine:
         self.faker.seed_instance(self.config.seed if self.config.seed is not None else 0)
         self.resources = ResourceTable(spec)
         self.hooks: dict[str, Hook] = dict(hooks.HOOKS)
+        self.store.define([*INDEXES, *self.resources.indexes()])
         self.journal = Journal(self.config.journal_size)
         self.faults = FaultBook(spec)  # fault rules (mocks/faults.py); a reset removes them
         self.coverage = Tally()  # what clients' calls exercised, every call since it was last cleared
@@ -205,8 +208,8 @@ class Engine:
                     principal = authenticate(op.security, req.headers, project_id, self.config.auth)
                 except AuthError as exc:
                     raise ApiError(exc.status, exc.code, exc.message) from None
-                result = self.validator.validate_request(req)
-                problems = [v for v in result.violations if v.kind != "security"]
+                result = self.validator.validate_request(req, security=False)  # authenticated above
+                problems = result.violations
                 if problems:
                     request_violations = [str(v) for v in problems]
                     raise self._request_error(problems)
@@ -332,7 +335,7 @@ class Engine:
         headers.setdefault("content-type", JSON)
         if headers["content-type"] != JSON and isinstance(reply.body, str):
             return HttpResponse(reply.status, headers, reply.body.encode())
-        return HttpResponse(reply.status, headers, json.dumps(reply.body, ensure_ascii=False).encode())
+        return HttpResponse(reply.status, headers, dumps(reply.body))
 
     # ------------------------------------------------------------- in process
 
@@ -355,7 +358,7 @@ class Engine:
 
     def user_summary(self, ctx: Ctx, user: str) -> dict[str, Any]:
         """What the control API shows of a user: inventory, orders, and each hook module's progress."""
-        orders = [o for o in ctx.values("order") if o.get("user") == user]
+        orders = of_user(ctx, user)
         summary = {
             "user": user,
             "inventory": (ctx.get("inventory", user) or {"items": {}})["items"],

@@ -14,6 +14,10 @@ SKU is unique across types) and tell their records apart with `match`. What a
 resource does beyond plain CRUD is a named hook (see `hooks/`), optionally
 `prepare` (normalize a record before it is stored) and `view` (derive the fields
 a response shows from a stored record).
+
+Lists are queries of the store: each row has a store index of its records (by
+parent, in `list_order` then creation order), so a page costs the same whatever
+the size of the kind.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .clock import iso
+from .store import Index
 
 if TYPE_CHECKING:
     from ..toolkit.spec import Operation, Spec
@@ -56,6 +62,7 @@ class Resource:
     prepare: str | None = None
     view: str | None = None
     list_order: str | None = None  # record field to sort lists by (then creation order)
+    by_enabled: bool = False  # lists count or filter enabled and disabled records
 
     # ---------------------------------------------------------------- records
 
@@ -68,13 +75,74 @@ class Resource:
                 return False
         return True
 
+    # --------------------------------------------------------------- indexes
+
+    def list_sort(self, record: Mapping[str, Any]) -> Any:
+        value = record.get(self.list_order) if self.list_order else 0
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def _version(self) -> str:
+        match = sorted((k, v if not callable(v) else "fn") for k, v in self.match.items())
+        return repr((match, self.parent, self.list_order))
+
+    @cached_property
+    def list_index(self) -> Index:
+        """The resource's records by parent (`""` without one), in list order."""
+
+        def entries(key: str, record: Any) -> list[tuple[str, Any, str]]:
+            if not self.matches(record):
+                return []
+            return [(str(record.get("_parent", "")) if self.parent else "", self.list_sort(record), "")]
+
+        return Index(self.kind, f"list:{self.name}", entries, self._version())
+
+    @cached_property
+    def enabled_index(self) -> Index:
+        """The same by parent and `is_enabled` (`<parent>|1`, `<parent>|0`)."""
+
+        def entries(key: str, record: Any) -> list[tuple[str, Any, str]]:
+            return [
+                (f"{v}|{int(bool(record.get('is_enabled')))}", s, p) for v, s, p in self.list_index.entries(key, record)
+            ]
+
+        return Index(self.kind, f"enabled:{self.name}", entries, self._version())
+
+    def lookup_index(self, record_field: str) -> Index:
+        """The resource's records by a field the paths name them by, other than the key."""
+        return self._lookups[record_field]
+
+    @cached_property
+    def _lookups(self) -> dict[str, Index]:
+        def by(record_field: str) -> Index:
+            def entries(key: str, record: Any) -> list[tuple[str, Any, str]]:
+                found = record.get(record_field)
+                return [(str(found), None, "")] if found is not None and self.matches(record) else []
+
+            return Index(self.kind, f"by:{self.name}:{record_field}", entries, self._version())
+
+        return {f: by(f) for f in self.lookup.values() if f != self.key}
+
+    def indexes(self) -> list[Index]:
+        return [self.list_index, *([self.enabled_index] if self.by_enabled else []), *self._lookups.values()]
+
     def all(self, ctx: Ctx, parent_key: Any = None) -> list[dict[str, Any]]:
-        records = [r for r in ctx.values(self.kind) if self.matches(r)]
-        if self.parent is not None:
-            records = [r for r in records if r.get("_parent") == str(parent_key)]
-        if self.list_order:
-            records.sort(key=lambda r: (r.get(self.list_order) is None, r.get(self.list_order) or 0))
-        return records
+        """Every record of the resource (of one parent), in list order."""
+        return ctx.records(self.list_index, parent_key if self.parent is not None else "")
+
+    def page(self, ctx: Ctx, parent_key: Any = None, enabled: bool | None = None) -> Reply:
+        """Answer a list call with the page the request asks for, read from the store."""
+        parent = str(parent_key) if self.parent is not None else ""
+        offset, limit = page_window(ctx)
+        if enabled is None:
+            index, value = self.list_index, parent
+        else:
+            index, value = self.enabled_index, f"{parent}|{int(enabled)}"
+        records = ctx.records(index, value, offset=offset, limit=limit)
+        counts = None
+        if self.by_enabled and wants_enabled_counts(ctx):
+            counts = (ctx.count(self.enabled_index, f"{parent}|1"), ctx.count(self.enabled_index, f"{parent}|0"))
+        views = [self.to_view(ctx, r) for r in records]
+        return paged_reply(ctx, views, total=ctx.count(index, value), offset=offset, enabled=counts)
 
     def store_key(self, key: Any, parent_key: Any = None) -> str:
         return f"{parent_key}/{key}" if self.parent is not None else str(key)
@@ -101,7 +169,8 @@ class Resource:
                 continue
             record_field = self.lookup.get(param)
             if record_field and record_field != self.key:
-                found = next((r for r in self.all(ctx, parent_key) if r.get(record_field) == value), None)
+                rows = ctx.find(self.lookup_index(record_field), value, limit=1)
+                found = rows[0][2] if rows else None
             else:
                 found = self.get(ctx, value, parent_key)
             if found is None:
@@ -155,7 +224,7 @@ class Resource:
     # ---------------------------------------------------------------- actions
 
     def list(self, ctx: Ctx) -> Reply:
-        return paged_reply(ctx, [self.to_view(ctx, r) for r in self.all(ctx, self.parent_key(ctx))])
+        return self.page(ctx, self.parent_key(ctx))
 
     def create(self, ctx: Ctx) -> Reply:
         parent_key = self.parent_key(ctx)
@@ -196,21 +265,56 @@ class Resource:
         return ctx.reply(None)
 
 
-def paged_reply(ctx: Ctx, records: list[Any], *, extra: Mapping[str, Any] | None = None) -> Reply:
-    """Answer a list operation: limit/offset paging and whatever envelope its schema has."""
-    total = len(records)
+def page_window(ctx: Ctx) -> tuple[int, int | None]:
+    """The request's `offset` and `limit` (the parameter's default, else no limit)."""
     offset = int(ctx.query.get("offset") or 0)
-    limit_param = next((p for p in ctx.op.parameters if p.get("name") == "limit"), None)
     limit = ctx.query.get("limit")
     if limit is None:
-        limit = ((limit_param or {}).get("schema") or {}).get("default") or total or 1
-    page = records[offset : offset + int(limit)]
+        limit_param = next((p for p in ctx.op.parameters if p.get("name") == "limit"), None)
+        limit = ((limit_param or {}).get("schema") or {}).get("default")
+    return offset, None if limit is None else int(limit)
+
+
+def _envelope(ctx: Ctx) -> tuple[dict[str, Any], str | None]:
     status = int(ctx.op.success_statuses[0])
     schema = ctx.engine.shaper.merged(ctx.op.response_schema(status) or {})
     if schema.get("type") == "array":
-        return ctx.reply(page)
+        return {}, None
     props = schema.get("properties") or {}
-    array_field = next((n for n, s in props.items() if ctx.engine.shaper.merged(s).get("type") == "array"), "items")
+    return props, next((n for n, s in props.items() if ctx.engine.shaper.merged(s).get("type") == "array"), "items")
+
+
+def wants_enabled_counts(ctx: Ctx) -> bool:
+    return "active_promotions_count" in _envelope(ctx)[0]
+
+
+def paged_reply(
+    ctx: Ctx,
+    records: list[Any],
+    *,
+    total: int | None = None,
+    offset: int | None = None,
+    enabled: tuple[int, int] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Reply:
+    """Answer a list operation in whatever envelope its schema has.
+
+    `records` is the whole list, paged here by the request's offset and limit; or, with
+    `total`, the page already read from the store (with `enabled`: the counts of enabled
+    and disabled records, for envelopes that show them).
+    """
+    window_offset, limit = page_window(ctx)
+    if total is None:
+        total, offset = len(records), window_offset
+        page = records[offset : None if limit is None else offset + limit]
+        if enabled is None:
+            active = sum(1 for r in records if isinstance(r, Mapping) and r.get("is_enabled"))
+            enabled = (active, sum(1 for r in records if isinstance(r, Mapping)) - active)
+    else:
+        page, offset = records, window_offset if offset is None else offset
+    props, array_field = _envelope(ctx)
+    if array_field is None:
+        return ctx.reply(page)
     data: dict[str, Any] = {array_field: page}
     envelope = {
         "has_more": offset + len(page) < total,
@@ -219,8 +323,8 @@ def paged_reply(ctx: Ctx, records: list[Any], *, extra: Mapping[str, Any] | None
         "total": total,
         "count": total,
         "total_promotions_count": total,
-        "active_promotions_count": sum(1 for r in records if isinstance(r, Mapping) and r.get("is_enabled")),
-        "inactive_promotions_count": sum(1 for r in records if isinstance(r, Mapping) and not r.get("is_enabled")),
+        "active_promotions_count": (enabled or (0, 0))[0],
+        "inactive_promotions_count": (enabled or (0, 0))[1],
     }
     data.update({k: v for k, v in envelope.items() if k in props and k != array_field})
     data.update(extra or {})
@@ -245,6 +349,7 @@ def _code_promotion(name: str, path: str, what: str) -> Resource:
         defaults={"is_enabled": False},
         extra_ids={"promotion_id": "promotion"},
         view="promotion_view",
+        by_enabled=True,
         not_found=(9802, f"[0401-9802]: {what} not found"),
     )
 
@@ -300,6 +405,7 @@ RESOURCES: list[Resource] = [
         defaults={"is_enabled": False},
         view="promotion_view",
         not_found=_PROMOTION_NOT_FOUND,
+        by_enabled=True,
     ),
     _numbered(
         "bonus",
@@ -310,6 +416,7 @@ RESOURCES: list[Resource] = [
         defaults={"is_enabled": False},
         view="promotion_view",
         not_found=_PROMOTION_NOT_FOUND,
+        by_enabled=True,
     ),
     _numbered(
         "filter_rule",
@@ -318,6 +425,7 @@ RESOURCES: list[Resource] = [
         "rule_id",
         "filter_rule",
         not_found=(4001, "[0401-4001]: Rule with id = {key} not found"),
+        by_enabled=True,
     ),
     # LiveOps: value points and chains
     _item("value_point", "value_points", "item_sku", {"type": "value_point"}, defaults={"is_enabled": True}),
@@ -330,6 +438,7 @@ RESOURCES: list[Resource] = [
         id_source="sequence",
         sequence="reward_chain",
         not_found=(9901, "[0401-4001]: Reward chain not found"),
+        by_enabled=True,
         **_CHAIN,
     ),
     _numbered(
@@ -470,3 +579,7 @@ class ResourceTable:
 
     def action_for(self, op: Operation) -> tuple[Resource, str] | None:
         return self._actions.get(op.operation_id)
+
+    def indexes(self) -> list[Index]:
+        """The store indexes the rows' lists and lookups read."""
+        return [index for resource in self.by_name.values() for index in resource.indexes()]

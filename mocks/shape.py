@@ -88,6 +88,7 @@ class Shaper:
     def __init__(self) -> None:
         self._merged: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
         self._renderers: dict[int, tuple[Mapping[str, Any], Renderer]] = {}
+        self._fields: dict[int, tuple[Mapping[str, Any], list[tuple[str, Any, Renderer, bool, bool]]]] = {}
         self.synthesized: list[str] | None = None  # a list: what rendering made up for lack of state
 
     def _made_up(self, schema: Mapping[str, Any], what: str) -> Any:
@@ -248,11 +249,55 @@ class Shaper:
 
         return render_variant
 
+    def object_fields(self, schema: Mapping[str, Any]) -> list[tuple[str, Any, Renderer, bool, bool]]:
+        """The properties of an object schema as its renderer handles them: (name, schema,
+        renderer, required, kept when null), in the schema's order."""
+        key = id(schema)
+        hit = self._fields.get(key)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        s = self.merged(schema)
+        required = set(s.get("required") or ())
+        props = s.get("properties") or {}
+        fields = [(name, sub, self.renderer(sub), name in required, self._nullable(sub)) for name, sub in props.items()]
+        self._fields[key] = (schema, fields)
+        return fields
+
+    def closed(self, schema: Mapping[str, Any]) -> bool:
+        """An object schema whose renderer keeps no properties beyond the declared ones."""
+        s = self.merged(schema)  # cached: the check costs two lookups
+        extra = s.get("additionalProperties")
+        return "properties" in s and not (extra is True or (isinstance(extra, Mapping) and bool(extra)))
+
+    def render_fields(self, schema: Mapping[str, Any], value: Mapping[str, Any], locale: str | None) -> dict[str, Any]:
+        """The properties `value` has, rendered as the object's renderer renders them (no others:
+        nothing is synthesized); a part of a (closed) object to `assemble` with other parts."""
+        out: dict[str, Any] = {}
+        for name, _sub, render, is_required, keeps_null in self.object_fields(schema):
+            if name in value:
+                v = value[name]
+                if v is None and not is_required and not keeps_null:
+                    continue
+                out[name] = render(v, locale)
+        return out
+
+    def assemble(self, schema: Mapping[str, Any], *parts: Mapping[str, Any]) -> dict[str, Any]:
+        """A (closed) object from parts rendered apart, the first part having a property giving it:
+        the same as rendering the union of the parts' values at once."""
+        out: dict[str, Any] = {}
+        for name, sub, _render, is_required, _keeps_null in self.object_fields(schema):
+            for part in parts:
+                if name in part:
+                    out[name] = part[name]
+                    break
+            else:
+                if is_required:
+                    out[name] = self._made_up(sub, f"required property {name!r}")
+        return out
+
     def _compile_object(self, s: Mapping[str, Any], nullable: bool) -> Renderer:
         props = s.get("properties") or {}
-        required = set(s.get("required") or ())
-        # (name, schema, renderer, required, kept when null), in the schema's order
-        fields = [(name, sub, self.renderer(sub), name in required, self._nullable(sub)) for name, sub in props.items()]
+        fields = self.object_fields(s)
         extra = s.get("additionalProperties")
         keep_extra = extra is True or (not props and extra is None) or (isinstance(extra, Mapping) and bool(extra))
         extra_renderer = self.renderer(extra) if isinstance(extra, Mapping) and extra else None

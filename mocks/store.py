@@ -13,6 +13,17 @@ applied on commit; an exception inside the `with` block discards them, so a
 request that fails half-way leaves nothing behind. Records are copied in and out
 (as JSON), so callers can change what they read without changing the store.
 
+Queries: an `Index` names a kind and, for each record, the entries it has in the index:
+(value, sort, part). `Transaction.find(index, value, offset=, limit=)` pages through the
+records with that value, ordered by sort and then creation (`part` tells several entries
+of one record apart, e.g. the game keys inside a game), and `Transaction.count` counts
+them; both cost the same whatever the size of the kind (SQLite: a table of entries with
+an ordered index and kept counts; memory: sorted lists). Every store process defines the
+same indexes at start (`Store.define`); the entries are kept up to date on commit and
+rebuilt when a definition changes, on load and on clear. A transaction holding
+uncommitted writes to the kind answers from a scan of the kind instead (correct, not
+fast; no request lists what it has just written).
+
 Write counters: `generation` grows with every committed write, `kind_generations(kinds)`
 with every write to those kinds (and with bulk changes: load, clear); derived views
 (catalog pages, indexes) are cached against them. A transaction reads the counters
@@ -22,19 +33,61 @@ once (`Transaction.kind_generations`): nothing else commits while it holds the l
 from __future__ import annotations
 
 import fcntl
-import json
+import math
 import sqlite3
 import threading
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..toolkit._json import dumps, loads
+
 _DELETED = object()
+_LAST = math.inf  # the sort of an entry without one: after every other
+
+
+@dataclass(frozen=True)
+class Index:
+    """Entries of the records of one kind: `entries(key, record)` -> [(value, sort, part)].
+
+    `value` is what `find` and `count` select by (a string), `sort` orders the entries of
+    one value (a number; None sorts last), `part` names one of several entries of a record
+    ("" for the record itself). `version` changes when `entries` changes meaning, so that
+    a store built by an earlier version is re-indexed.
+    """
+
+    kind: str
+    name: str
+    entries: Callable[[str, Any], Iterable[tuple[str, Any, str]]]
+    version: str = "1"
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def rows(self, key: str, record: Any) -> list[tuple[str, float, str]]:
+        return [(str(v), _number(s), str(p)) for v, s, p in self.entries(key, record)]
+
+
+def _number(sort: Any) -> float:
+    """An entry's sort as a float: None last; integers beyond a float's range at either end."""
+    if sort is None:
+        return _LAST
+    try:
+        return float(sort)
+    except OverflowError:
+        return math.inf if sort > 0 else -math.inf
+
+
+# An index query's answer: (record key, entry part, record), in index order.
+Row = tuple[str, str, Any]
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value).decode()
 
 
 class Transaction:
@@ -46,6 +99,7 @@ class Transaction:
         self._order: list[tuple[int, str, str]] = []
         self._counters: dict[tuple[int, str], int] = {}
         self._generations: dict[str, int] | None = None
+        self.writes = 0  # how many writes this transaction made so far
 
     def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
         """The store's write counters of these kinds as this transaction sees them (read once)."""
@@ -57,9 +111,9 @@ class Transaction:
         k = (project, kind, str(key))
         if k in self._pending:
             value = self._pending[k]
-            return None if value is _DELETED else json.loads(value)
+            return None if value is _DELETED else loads(value)
         raw = self._store._read(project, kind, str(key))
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else loads(raw)
 
     def exists(self, project: int, kind: str, key: str) -> bool:
         k = (project, kind, str(key))
@@ -68,6 +122,7 @@ class Transaction:
         return self._store._read(project, kind, str(key)) is not None
 
     def put(self, project: int, kind: str, key: str, value: Any) -> None:
+        self.writes += 1
         k = (project, kind, str(key))
         if k not in self._pending:
             self._order.append(k)
@@ -75,6 +130,7 @@ class Transaction:
 
     def delete(self, project: int, kind: str, key: str) -> bool:
         existed = self.exists(project, kind, key)
+        self.writes += 1
         k = (project, kind, str(key))
         if k not in self._pending:
             self._order.append(k)
@@ -90,14 +146,76 @@ class Transaction:
             pending = self._pending.get((project, kind, key))
             if pending is _DELETED:
                 continue
-            out.append((key, json.loads(pending if pending is not None else raw)))
+            out.append((key, loads(pending if pending is not None else raw)))
         for p, k, key in self._order:
             if p == project and k == kind and key not in seen and self._pending[(p, k, key)] is not _DELETED:
-                out.append((key, json.loads(self._pending[(p, k, key)])))
+                out.append((key, loads(self._pending[(p, k, key)])))
         return out
 
     def values(self, project: int, kind: str) -> list[Any]:
         return [v for _, v in self.items(project, kind)]
+
+    def find(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        exclude: Collection[tuple[str, str]] = (),
+        between: tuple[float | None, float | None] | None = None,
+    ) -> list[Row]:
+        """Records with `value` in `index`, in its order: `limit` of them from `offset`, leaving out
+        the (key, part) entries in `exclude`; `between` keeps sorts from..to (inclusive)."""
+        return [
+            (key, part, loads(raw))
+            for key, part, raw in self.find_raw(
+                project, index, value, offset=offset, limit=limit, exclude=exclude, between=between
+            )
+        ]
+
+    def find_raw(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        exclude: Collection[tuple[str, str]] = (),
+        between: tuple[float | None, float | None] | None = None,
+    ) -> list[tuple[str, str, str]]:
+        """`find` with the records as the store holds them (JSON text): what identifies their content."""
+        if self._writes_to(project, index.kind):
+            rows = self._scan_index(project, index, value, between)
+            rows = [r for r in rows if (r[0], r[1]) not in exclude] if exclude else rows
+            page = rows[offset : None if limit is None else offset + limit]
+            return [(key, part, _dump(record)) for key, part, record in page]
+        return self._store._find(project, index, str(value), offset, limit, exclude, between)
+
+    def count(
+        self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None = None
+    ) -> int:
+        """How many entries have `value` in `index` (with sorts in `between`)."""
+        if self._writes_to(project, index.kind):
+            return len(self._scan_index(project, index, value, between))
+        return self._store._count(project, index, str(value), between)
+
+    def _writes_to(self, project: int, kind: str) -> bool:
+        return any(p == project and k == kind for p, k, _ in self._pending)
+
+    def _scan_index(
+        self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None
+    ) -> list[Row]:
+        lo, hi = _bounds(between)
+        rows = []
+        for rid, (key, record) in enumerate(self.items(project, index.kind)):
+            for v, sort, part in index.rows(key, record):
+                if v == str(value) and lo <= sort <= hi:
+                    rows.append((sort, rid, part, key, record))
+        rows.sort(key=lambda r: r[:3])
+        return [(key, part, record) for _, _, part, key, record in rows]
 
     def next_id(self, project: int, sequence: str) -> int:
         """The next number of a per-project sequence (ids start at 1)."""
@@ -105,6 +223,7 @@ class Transaction:
         if current is None:
             current = self._store._counter(project, sequence)
         current += 1
+        self.writes += 1
         self._counters[(project, sequence)] = current
         return current
 
@@ -122,6 +241,19 @@ class Store:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._indexes: dict[str, list[Index]] = {}  # kind -> its indexes
+
+    def define(self, indexes: Iterable[Index]) -> None:
+        """Keep these indexes from now on (building the entries of any not built yet)."""
+        with self._lock:
+            for index in indexes:
+                known = self._indexes.setdefault(index.kind, [])
+                if any(i.name == index.name for i in known):
+                    if all(i.signature != index.signature for i in known if i.name == index.name):
+                        raise ValueError(f"index {index.name} of {index.kind} defined twice, differently")
+                    continue
+                known.append(index)
+                self._build(index)
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Transaction]:
@@ -154,6 +286,24 @@ class Store:
         raise NotImplementedError
 
     def _counter(self, project: int, sequence: str) -> int:
+        raise NotImplementedError
+
+    def _build(self, index: Index) -> None:
+        raise NotImplementedError
+
+    def _find(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        offset: int,
+        limit: int | None,
+        exclude: Collection[tuple[str, str]],
+        between: tuple[float | None, float | None] | None,
+    ) -> list[tuple[str, str, str]]:
+        raise NotImplementedError
+
+    def _count(self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None) -> int:
         raise NotImplementedError
 
     def generations(self) -> dict[str, int]:
@@ -194,16 +344,97 @@ class MemoryStore(Store):
         self._data: dict[tuple[int, str], dict[str, str]] = {}
         self._counters: dict[tuple[int, str], int] = {}
         self._generations: dict[str, int] = {"generation": 0, "bulk": 0}
+        # indexes: (project, kind, name, value) -> sorted [(sort, rid, part, key)], and what each record holds
+        self._rids: dict[tuple[int, str, str], int] = {}
+        self._next_rid = 0
+        self._entries: dict[tuple[int, str, str, str], list[tuple[float, int, str, str]]] = {}
+        self._held: dict[tuple[int, str, str], list[tuple[str, str, tuple[float, int, str, str]]]] = {}
 
     def _commit(self, tx: Transaction) -> None:
         for (project, kind, key), value in tx._pending.items():
             bucket = self._data.setdefault((project, kind), {})
             if value is _DELETED:
                 bucket.pop(key, None)
+                self._unindex(project, kind, key)
+                self._rids.pop((project, kind, key), None)
             else:
                 bucket[key] = value
+                if kind in self._indexes:
+                    self._unindex(project, kind, key)
+                    self._index(project, kind, key, loads(value), self._indexes[kind])
         self._counters.update(tx._counters)
         _count_writes(self._generations, ["generation", *(f"gen:{kind}" for kind in tx.dirty_kinds)])
+
+    # ------------------------------------------------------------------ indexes
+
+    def _rid(self, project: int, kind: str, key: str) -> int:
+        rid = self._rids.get((project, kind, key))
+        if rid is None:
+            self._next_rid += 1
+            rid = self._rids[(project, kind, key)] = self._next_rid
+        return rid
+
+    def _index(self, project: int, kind: str, key: str, record: Any, indexes: list[Index]) -> None:
+        rid = self._rid(project, kind, key)
+        held = self._held.setdefault((project, kind, key), [])
+        for index in indexes:
+            for value, sort, part in index.rows(key, record):
+                entry = (sort, rid, part, key)
+                insort(self._entries.setdefault((project, kind, index.name, value), []), entry)
+                held.append((index.name, value, entry))
+
+    def _unindex(self, project: int, kind: str, key: str) -> None:
+        for name, value, entry in self._held.pop((project, kind, key), ()):
+            entries = self._entries[(project, kind, name, value)]
+            del entries[bisect_left(entries, entry)]
+
+    def _build(self, index: Index) -> None:
+        for (project, kind), bucket in self._data.items():
+            if kind != index.kind:
+                continue
+            for key, raw in bucket.items():
+                self._index(project, kind, key, loads(raw), [index])
+
+    def _rebuild(self) -> None:
+        self._rids.clear()
+        self._entries.clear()
+        self._held.clear()
+        for (project, kind), bucket in self._data.items():
+            for key in bucket:
+                self._rid(project, kind, key)
+        for indexes in self._indexes.values():
+            for index in indexes:
+                self._build(index)
+
+    def _find(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        offset: int,
+        limit: int | None,
+        exclude: Collection[tuple[str, str]],
+        between: tuple[float | None, float | None] | None,
+    ) -> list[tuple[str, str, str]]:
+        entries = self._entries.get((project, index.kind, index.name, value), [])
+        start, end = _range(entries, between)
+        hidden = sorted(
+            position
+            for key, part in exclude
+            for name, v, entry in self._held.get((project, index.kind, key), ())
+            if name == index.name
+            and v == value
+            and entry[2] == part
+            and start <= (position := bisect_left(entries, entry)) < end
+        )
+        bucket = self._data.get((project, index.kind), {})
+        positions = page_positions(start, end, hidden, offset, limit)
+        return [(entries[i][3], entries[i][2], bucket[entries[i][3]]) for i in positions]
+
+    def _count(self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None) -> int:
+        entries = self._entries.get((project, index.kind, index.name, value), [])
+        start, end = _range(entries, between)
+        return end - start
 
     def _read(self, project: int, kind: str, key: str) -> str | None:
         return self._data.get((project, kind), {}).get(key)
@@ -221,7 +452,7 @@ class MemoryStore(Store):
         with self._lock:
             return {
                 "records": [
-                    [p, k, key, json.loads(v)] for (p, k), bucket in self._data.items() for key, v in bucket.items()
+                    [p, k, key, loads(v)] for (p, k), bucket in self._data.items() for key, v in bucket.items()
                 ],
                 "counters": [[p, s, n] for (p, s), n in self._counters.items()],
             }
@@ -234,12 +465,14 @@ class MemoryStore(Store):
                 data.setdefault((int(project), kind), {})[str(key)] = _dump(value)
             self._data = data
             self._counters = {(int(p), s): int(n) for p, s, n in state.get("counters", [])}
+            self._rebuild()
             _count_writes(self._generations, ["generation", "bulk"])
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
             self._counters.clear()
+            self._rebuild()
             _count_writes(self._generations, ["generation", "bulk"])
 
 
@@ -266,6 +499,15 @@ class SqliteStore(Store):
                 value INTEGER NOT NULL, PRIMARY KEY (project, name));
             CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+            -- index entries (see Index), in index order, and how many each value has
+            CREATE TABLE IF NOT EXISTS entries (project INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+                value TEXT NOT NULL, sort REAL NOT NULL, rid INTEGER NOT NULL, part TEXT NOT NULL,
+                PRIMARY KEY (project, kind, name, value, sort, rid, part)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS entries_record ON entries (rid);
+            CREATE TABLE IF NOT EXISTS entry_counts (project INTEGER NOT NULL, kind TEXT NOT NULL,
+                name TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (project, kind, name, value));
+            CREATE TABLE IF NOT EXISTS indexes (kind TEXT NOT NULL, name TEXT NOT NULL, signature TEXT NOT NULL,
+                PRIMARY KEY (kind, name));
             """
         )
 
@@ -288,16 +530,15 @@ class SqliteStore(Store):
         db = self._db
         try:
             self._file_lock(fcntl.LOCK_EX)  # a reader that wrote becomes a writer to commit
-            deleted = [k for k, v in tx._pending.items() if v is _DELETED]
-            written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED]
+            indexed = {k: v for k, v in tx._pending.items() if k[1] in self._indexes}
+            deleted = [k for k, v in tx._pending.items() if v is _DELETED and k not in indexed]
+            written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED and k not in indexed]
             if deleted:
                 db.executemany("DELETE FROM records WHERE project=? AND kind=? AND key=?", deleted)
             if written:
-                db.executemany(
-                    "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?) "
-                    "ON CONFLICT(project, kind, key) DO UPDATE SET value=excluded.value",
-                    written,
-                )
+                db.executemany(_UPSERT, written)
+            if indexed:
+                self._write_indexed(indexed)
             if tx._counters:
                 db.executemany(
                     "INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=excluded.value",
@@ -312,6 +553,109 @@ class SqliteStore(Store):
         except BaseException:
             self._rollback()
             raise
+
+    def _write_indexed(self, pending: dict[tuple[int, str, str], Any]) -> None:
+        """Write records of indexed kinds, replacing their entries and keeping the counts."""
+        db, counts = self._db, _Counts()
+        added: list[tuple[Any, ...]] = []
+        for (project, kind, key), value in pending.items():
+            if value is _DELETED:
+                row = db.execute(
+                    "DELETE FROM records WHERE project=? AND kind=? AND key=? RETURNING id", (project, kind, key)
+                ).fetchone()
+                if row is None:
+                    continue
+            else:
+                row = db.execute(_UPSERT + " RETURNING id", (project, kind, key, value)).fetchone()
+            rid = row[0]
+            for name, old in db.execute("DELETE FROM entries WHERE rid=? RETURNING name, value", (rid,)):
+                counts.add(project, kind, name, old, -1)
+            if value is _DELETED:
+                continue
+            record = loads(value)
+            for index in self._indexes[kind]:
+                for v, sort, part in index.rows(key, record):
+                    added.append((project, kind, index.name, v, sort, rid, part))
+                    counts.add(project, kind, index.name, v, 1)
+        db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", added)
+        counts.write(db)
+
+    def _build(self, index: Index) -> None:
+        db = self._db
+        found = db.execute("SELECT signature FROM indexes WHERE kind=? AND name=?", (index.kind, index.name)).fetchone()
+        if found and found[0] == index.signature:
+            return
+        self._file_lock(fcntl.LOCK_EX)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            found = db.execute(
+                "SELECT signature FROM indexes WHERE kind=? AND name=?", (index.kind, index.name)
+            ).fetchone()
+            if not (found and found[0] == index.signature):  # another process may have built it meanwhile
+                self._fill(index)
+            db.execute("COMMIT")
+            self._file_lock(fcntl.LOCK_UN)
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _fill(self, index: Index) -> None:
+        """(Re)build the entries and counts of one index from the records (inside a write transaction)."""
+        db, counts = self._db, _Counts()
+        db.execute("DELETE FROM entries WHERE kind=? AND name=?", (index.kind, index.name))
+        db.execute("DELETE FROM entry_counts WHERE kind=? AND name=?", (index.kind, index.name))
+        added = []
+        for rid, project, key, raw in db.execute(
+            "SELECT id, project, key, value FROM records WHERE kind=? ORDER BY id", (index.kind,)
+        ):
+            for v, sort, part in index.rows(key, loads(raw)):
+                added.append((project, index.kind, index.name, v, sort, rid, part))
+                counts.add(project, index.kind, index.name, v, 1)
+        db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", added)
+        counts.write(db)
+        db.execute(
+            "INSERT INTO indexes VALUES (?,?,?) ON CONFLICT(kind, name) DO UPDATE SET signature=excluded.signature",
+            (index.kind, index.name, index.signature),
+        )
+
+    def _find(
+        self,
+        project: int,
+        index: Index,
+        value: str,
+        offset: int,
+        limit: int | None,
+        exclude: Collection[tuple[str, str]],
+        between: tuple[float | None, float | None] | None,
+    ) -> list[tuple[str, str, str]]:
+        sql = (
+            "SELECT r.key, e.part, r.value FROM entries e JOIN records r ON r.id = e.rid "
+            "WHERE e.project=? AND e.kind=? AND e.name=? AND e.value=?"
+        )
+        args: list[Any] = [project, index.kind, index.name, value]
+        if between is not None:
+            sql += " AND e.sort BETWEEN ? AND ?"
+            args += _bounds(between)
+        if exclude:
+            sql += " AND (r.key, e.part) NOT IN (VALUES " + ",".join("(?,?)" for _ in exclude) + ")"
+            args += [x for pair in exclude for x in pair]
+        sql += " ORDER BY e.sort, e.rid, e.part LIMIT ? OFFSET ?"
+        args += [-1 if limit is None else limit, offset]
+        return self._db.execute(sql, args).fetchall()
+
+    def _count(self, project: int, index: Index, value: str, between: tuple[float | None, float | None] | None) -> int:
+        if between is not None:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM entries "
+                "WHERE project=? AND kind=? AND name=? AND value=? AND sort BETWEEN ? AND ?",
+                (project, index.kind, index.name, value, *_bounds(between)),
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT n FROM entry_counts WHERE project=? AND kind=? AND name=? AND value=?",
+                (project, index.kind, index.name, value),
+            ).fetchone()
+        return row[0] if row else 0
 
     def _read(self, project: int, kind: str, key: str) -> str | None:
         row = self._db.execute(
@@ -337,7 +681,7 @@ class SqliteStore(Store):
             rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY id").fetchall()
             counters = self._db.execute("SELECT project, name, value FROM counters").fetchall()
         return {
-            "records": [[p, k, key, json.loads(v)] for p, k, key, v in rows],
+            "records": [[p, k, key, loads(v)] for p, k, key, v in rows],
             "counters": [list(c) for c in counters],
         }
 
@@ -358,6 +702,12 @@ class SqliteStore(Store):
                     "INSERT INTO counters VALUES (?,?,?)",
                     [(int(p), name, int(value)) for p, name, value in state.get("counters", [])],
                 )
+                db.execute("DELETE FROM entries")
+                db.execute("DELETE FROM entry_counts")
+                db.execute("DELETE FROM indexes")
+                for indexes in self._indexes.values():
+                    for index in indexes:
+                        self._fill(index)
                 db.executemany(
                     "INSERT INTO meta VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value=value+1",
                     [("generation",), ("bulk",)],
@@ -379,6 +729,62 @@ class SqliteStore(Store):
 
 
 ANY_KIND = "*"  # in `kind_generations`: every committed write counts
+
+_UPSERT = (
+    "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?) "
+    "ON CONFLICT(project, kind, key) DO UPDATE SET value=excluded.value"
+)
+
+
+class _Counts:
+    """Changes to the entry counts of a commit, written at once."""
+
+    def __init__(self) -> None:
+        self.delta: dict[tuple[int, str, str, str], int] = {}
+
+    def add(self, project: int, kind: str, name: str, value: str, n: int) -> None:
+        key = (project, kind, name, value)
+        self.delta[key] = self.delta.get(key, 0) + n
+
+    def write(self, db: sqlite3.Connection) -> None:
+        db.executemany(
+            "INSERT INTO entry_counts VALUES (?,?,?,?,?) "
+            "ON CONFLICT(project, kind, name, value) DO UPDATE SET n = n + excluded.n",
+            [(*key, n) for key, n in self.delta.items() if n],
+        )
+
+
+def _bounds(between: tuple[float | None, float | None] | None) -> tuple[float, float]:
+    lo, hi = between or (None, None)
+    return (-math.inf if lo is None else float(lo)), (math.inf if hi is None else float(hi))
+
+
+def _range(
+    entries: list[tuple[float, int, str, str]], between: tuple[float | None, float | None] | None
+) -> tuple[int, int]:
+    if between is None:
+        return 0, len(entries)
+    lo, hi = _bounds(between)
+    start = bisect_left(entries, (lo,))
+    return start, max(start, bisect_left(entries, (hi, math.inf)))
+
+
+def page_positions(start: int, end: int, hidden: list[int], offset: int, limit: int | None) -> range | list[int]:
+    """Positions start..end-1 less the (sorted) `hidden` ones: `limit` of them from the `offset`-th."""
+    if not hidden:
+        first = start + offset
+        return range(first, end if limit is None else min(end, first + limit))
+    first = start + offset
+    while (moved := start + offset + bisect_right(hidden, first)) != first:  # hidden ones before move the page
+        first = moved
+    skip = set(hidden)
+    out: list[int] = []
+    position = first
+    while position < end and (limit is None or len(out) < limit):
+        if position not in skip:
+            out.append(position)
+        position += 1
+    return out
 
 
 def _kind_counts(generations: dict[str, int], kinds: tuple[str, ...]) -> tuple[int, ...]:

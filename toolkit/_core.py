@@ -43,10 +43,15 @@ from openapi_core.security.providers import HttpProvider
 from openapi_core.templating.datatypes import TemplateResult
 from openapi_core.templating.paths.datatypes import PathOperationServer
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
-from openapi_core.validation.request.exceptions import ParametersError
+from openapi_core.validation.request.exceptions import (
+    MissingRequestBody,
+    ParametersError,
+    RequestBodyValidationError,
+)
 from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from ._json import media_loads
 from ._schema import to_json_schema
 from .spec import Spec
 
@@ -251,6 +256,26 @@ class _KeepsParameters:
         return validated
 
 
+class _SecurityOptional:
+    """Request validator mixin: a request whose `check_security` is false has its parameters and
+    body validated without its credentials (openapi-core checks nothing else when they fail)."""
+
+    def _iter_errors(self, request: Any, operation: SchemaPath, path: SchemaPath) -> Any:
+        if getattr(request, "check_security", True):
+            yield from super()._iter_errors(request, operation, path)  # type: ignore[misc]
+            return
+        try:
+            self._get_parameters(request.parameters, operation, path)  # type: ignore[attr-defined]
+        except ParametersError as exc:
+            yield from exc.errors
+        try:
+            self._get_body(request.body, request.content_type, operation)  # type: ignore[attr-defined]
+        except MissingRequestBody:
+            pass
+        except RequestBodyValidationError as exc:
+            yield exc
+
+
 class BasicAwareHttpProvider(HttpProvider):
     """openapi-core's HTTP provider; a Basic credential must also be base64 of `id:key`."""
 
@@ -307,11 +332,12 @@ def core_for(spec: Spec) -> OpenAPI:
             request_cls, response_cls = defaults.request_validator_cls, defaults.response_validator_cls
             config = Config(
                 spec_validator_cls=None,
+                extra_media_type_deserializers={"application/json": media_loads},
                 path_finder_cls=_router_path_finder(spec),
                 security_provider_factory=security_providers,
                 request_validator_cls=type(
                     "RequestValidator",
-                    (_KeepsParameters, request_cls),
+                    (_SecurityOptional, _KeepsParameters, request_cls),
                     _fast_factories(request_cls),
                 ),
                 response_validator_cls=type(

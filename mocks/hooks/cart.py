@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..auth import AuthError, Principal, decode_token
 from ..clock import iso
-from ..context import USER_SUMMARIES, ApiError
-from ..rules import item_views, items, prices, promotions
+from ..context import USER_SUMMARIES, ApiError, index
+from ..rules import item_views, items, orders, prices, promotions
 from . import codes
 from .registry import hook
 
@@ -358,7 +358,7 @@ def act_for_user(ctx: Ctx) -> tuple[str, bool]:
         try:
             claims = decode_token(token, secret=ctx.engine.config.jwt_secret)
         except AuthError:
-            order = next((o for o in ctx.values("order") if o.get("token") == token), None)
+            order = orders.by_token(ctx, token)
             if order is None:
                 ctx.fail(401, 1013, "[0401-1013]: Token not found.")
             claims = {"sub": order["user"]}
@@ -472,6 +472,12 @@ def remove_promo_code(ctx: Ctx) -> Reply:
     return ctx.reply(priced_cart(ctx, cart))
 
 
+@index(CART, "by_user")
+def CARTS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Carts by their owner."""
+    return [(str(record.get("user")), None, "")]
+
+
 def carts_summary(ctx: Ctx, user: str) -> list[dict[str, Any]]:
     """The user's carts for the control API: lines, promo code, which one is current."""
     current = (ctx.get(USER_CART, user) or {}).get("cart_id")
@@ -482,8 +488,7 @@ def carts_summary(ctx: Ctx, user: str) -> list[dict[str, Any]]:
             "items": c["items"],
             "promo_code": c.get("promo_code"),
         }
-        for c in ctx.values(CART)
-        if c.get("user") == user
+        for c in ctx.records(CARTS, user)
     ]
 
 

@@ -2,34 +2,32 @@
 
 Every catalog read (virtual items, currencies, packages, bundles, sellable
 items, games and game keys, the group tree) shows the items an admin created,
-filtered by `visibility.catalog_visible` and rendered by `item_views.catalog_item_view`
+filtered by `visibility.catalog_visible` and shown as `item_views` describe them
 for the request's user, country, locale and promo code. Lists are in `order`,
 then creation order. A token is optional: without one the catalog is not
 personalized (no user limits, no personal offers).
 
-Scale: a list request costs about the same whatever the size of the store.
-The ordered, filtered list is computed once per store generation, project,
-kind, group, user attributes, country, promo code and `show_inactive_time_limited_items`
-(`Ctx.cached`), and again when the clock reaches the next moment a period of an item,
-rule or offer opens or closes; item views are built for the requested
-page only. The few items whose visibility depends on the user himself (per-user
-limits that may hide them, unique catalog offers) stay in the cached list as
-candidates and are checked per request. Scans of the store (`ctx.values`) made
-while rendering a read-only request are served from a per-generation cache too.
+Scale: a list request costs the same whatever the size of the store. The store
+keeps the catalog index (`CATALOG`: each list and group, in display order; game
+keys are entries of their game's record), so a page is one ordered read of the
+store. Items whose visibility depends on the request (periods, regions, per-user
+limits: `CONDITIONAL`; items named by filter rules and unique offers) are checked
+per request, and those hidden from this user are left out of the page and the
+total. Work that depends on the request and not on the item (the user's offers and
+uses) is done once per request; the part of an item view that depends on the
+record alone is rendered once per store generation and locale.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..context import Ctx
-from ..rules import item_views, items, limits, periods, prices, visibility
+from ...toolkit._json import dumps, loads
+from ..context import Ctx, index
+from ..rules import item_views, items, limits, prices, value_points, visibility
 from .games import game_key_fields
 from .registry import hook
 
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
 CATALOG_TYPES = ("virtual_good", "virtual_currency", "bundle", "unit")
 INHERITED = ("name", "description", "long_description", "image_url", "media_list", "attributes", "groups")
 ALL_GROUP = "all"  # the group every item belongs to
+CACHED_PARTS = 20_000  # rendered parts of item views kept per store generation and locale
 
 
 def _is_package(record: Mapping[str, Any]) -> bool:
@@ -57,24 +56,6 @@ KINDS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
 }
 
 
-class ReadCtx(Ctx):
-    """The ctx of a read-only catalog request: each kind is scanned once per store generation,
-    so a page costs the same whatever the size of the store.
-
-    What it returns is cached and shared between requests: never change it.
-    """
-
-    def values(self, kind: str) -> list[Any]:
-        return self.cached(("values", self.project_id, kind), lambda: Ctx.values(self, kind), (kind,))
-
-    def all_items(self) -> list[dict[str, Any]]:
-        return self.values(items.ITEM)
-
-
-def read_ctx(ctx: Ctx) -> ReadCtx:
-    return ReadCtx(**{f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)})
-
-
 # ----------------------------------------------------------------- records
 
 
@@ -90,31 +71,86 @@ def game_key_record(game: Mapping[str, Any], unit: Mapping[str, Any]) -> dict[st
     return record
 
 
-def catalog_index(ctx: ReadCtx) -> dict[str, Any]:
-    """Every catalog record of the project in display order, with lookups by SKU and item ID."""
-
-    def build() -> dict[str, Any]:
-        records: list[dict[str, Any]] = []
-        for record in ctx.all_items():
-            if record.get("type") not in CATALOG_TYPES:
-                continue
-            records.append(record)
-            if record["type"] == "unit":
-                records.extend(game_key_record(record, unit) for unit in record.get("unit_items") or [])
-        records.sort(key=_display_order)
-        return {
-            "list": records,
-            "sku": {r["sku"]: r for r in records},
-            "id": {r["item_id"]: r for r in records if r.get("item_id")},
-        }
-
-    return ctx.cached(("catalog_index", ctx.project_id), build, (items.ITEM,))
+def catalog_records(record: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(part, catalog record) of a stored item: the item itself (part ""), and a game's keys."""
+    if record.get("type") not in CATALOG_TYPES:
+        return []
+    out: list[tuple[str, Mapping[str, Any]]] = [("", record)]
+    if record["type"] == "unit":
+        for n, unit in enumerate(record.get("unit_items") or []):
+            out.append((items.key_part(n, unit.get("sku")), game_key_record(record, unit)))
+    return out
 
 
-def game_keys(ctx: ReadCtx, game: Mapping[str, Any]) -> list[dict[str, Any]]:
-    index = catalog_index(ctx)["sku"]
-    keys = [index[u["sku"]] for u in game.get("unit_items") or [] if u.get("sku") in index]
-    return sorted(keys, key=_display_order)
+def resolve(record: Mapping[str, Any], part: str) -> Mapping[str, Any]:
+    """The catalog record of an index entry (a game key for a part of a game)."""
+    return record if not part else dict(catalog_records(record))[part]
+
+
+def _game_on_sale(record: Mapping[str, Any]) -> bool:
+    """A game key is sold only while its game is enabled."""
+    return record.get("type") != "game_key" or record.get("_game_enabled", True)
+
+
+def _listable(record: Mapping[str, Any]) -> bool:
+    """Shown by some request: enabled, in the store, its game on sale."""
+    return bool(record.get("is_enabled", True) and record.get("is_show_in_store", True) and _game_on_sale(record))
+
+
+def _conditional(record: Mapping[str, Any]) -> bool:
+    """Shown or not depending on the request: time windows, regions, per-user limits."""
+    return bool(
+        record.get("periods") or record.get("regions") or limits.per_user_total(record.get("limits")) is not None
+    )
+
+
+def _list_values(record: Mapping[str, Any]) -> list[str]:
+    groups = list(dict.fromkeys(_groups_of(record)))
+    return [f"{kind}/{group}" for kind, test in KINDS.items() if test(record) for group in ("", *groups)]
+
+
+def _sort(record: Mapping[str, Any]) -> Any:
+    order = record.get("order")
+    return order if isinstance(order, (int, float)) and not isinstance(order, bool) else None
+
+
+def _entries(record: Mapping[str, Any], conditional_only: bool) -> list[tuple[str, Any, str]]:
+    return [
+        (value, _sort(r), part)
+        for part, r in catalog_records(record)
+        if _listable(r) and (not conditional_only or _conditional(r))
+        for value in _list_values(r)
+    ]
+
+
+@index(items.ITEM, "catalog")
+def CATALOG(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Every list (`<list>/`) and list in a group (`<list>/<group>`) an item can be shown in."""
+    return _entries(record, conditional_only=False)
+
+
+@index(items.ITEM, "catalog_conditional")
+def CONDITIONAL(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802
+    """The same entries, of the items shown or not depending on the request."""
+    return _entries(record, conditional_only=True)
+
+
+def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
+    """(key, part, catalog record) of an SKU (a game key is a part of its game)."""
+    found = items.get(ctx, sku)
+    if found is not None:
+        return sku, "", found
+    owner = ctx.get("game_key_owner", sku)
+    game = items.get(ctx, owner["game_sku"]) if owner else None
+    for part, record in catalog_records(game or {}):
+        if part and record.get("sku") == sku:
+            return game["sku"], part, record
+    return None
+
+
+def by_item_id(ctx: Ctx, item_id: Any) -> Mapping[str, Any] | None:
+    rows = ctx.find(items.BY_ID, item_id, limit=1)
+    return resolve(rows[0][2], rows[0][1]) if rows else None
 
 
 # -------------------------------------------------------------- visibility
@@ -128,18 +164,7 @@ def _options(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _offered_skus(ctx: ReadCtx) -> set[str]:
-    """SKUs of the enabled unique catalog offers' items (each user sees them once he entered a code)."""
-    offers = [o for o in ctx.values("unique_offer") if o.get("is_enabled")]
-    return {i if isinstance(i, str) else i.get("sku") for o in offers for i in o.get("items") or []}
-
-
-def _game_on_sale(record: Mapping[str, Any]) -> bool:
-    """A game key is sold only while its game is enabled."""
-    return record.get("type") != "game_key" or record.get("_game_enabled", True)
-
-
-def visible(ctx: ReadCtx, record: Mapping[str, Any]) -> bool:
+def visible(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Whether this request's user sees the item."""
     user = ctx.principal.user_id
     return _game_on_sale(record) and visibility.catalog_visible(ctx, record, user=user, **_options(ctx))
@@ -149,64 +174,63 @@ def _groups_of(record: Mapping[str, Any]) -> list[str]:
     return record.get("groups") or []
 
 
-def _candidates(ctx: ReadCtx, kind: str, group: str | None) -> tuple[list[dict[str, Any]], list[int]]:
-    """The ordered list a catalog call pages through, and the positions to check per user (cached)."""
-    principal = ctx.principal
-    attributes = json.dumps(principal.attributes, sort_keys=True, default=str)
-    key = (
-        "catalog",
-        ctx.project_id,
-        kind,
-        group,
-        principal.user_id is None,
-        attributes,
-        tuple(sorted(_options(ctx).items())),
-    )
+def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
+    """The catalog entries enabled filter rules and unique offers name (their visibility depends on
+    the user): (key, part, record, the lists they are in)."""
 
-    def build() -> tuple[list[dict[str, Any]], list[int], datetime | None]:
-        entries: list[dict[str, Any]] = []
-        per_user: list[int] = []  # positions whose visibility depends on the user himself
-        offered = _offered_skus(ctx)
-        for record in catalog_index(ctx)["list"]:
-            if (
-                not KINDS[kind](record)
-                or not _game_on_sale(record)
-                or (group is not None and group not in _groups_of(record))
-            ):
-                continue
-            if record["sku"] in offered or limits.per_user_total(record.get("limits")) is not None:
-                per_user.append(len(entries))
-                entries.append(record)
-            elif visibility.catalog_visible(ctx, record, user=None, **_options(ctx)):
-                entries.append(record)
-        # what time alone changes: item periods, and the rules and offers that filter items
-        timed = [*catalog_index(ctx)["list"], *ctx.values("filter_rule"), *ctx.values("unique_offer")]
-        return entries, per_user, periods.next_boundary(ctx.now, timed)
+    def build() -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
+        rules = ctx.records(ctx.resource("filter_rule").enabled_index, "|1")
+        offers = ctx.records(ctx.resource("unique_offer").enabled_index, "|1")
+        refs = [(i.get("sku"), i.get("item_id")) for r in rules for i in r.get("items") or []]
+        refs += [(i if isinstance(i, str) else i.get("sku"), None) for o in offers for i in o.get("items") or []]
+        found: dict[tuple[str, str], tuple[str, str, Mapping[str, Any], set[str]]] = {}
+        for sku, item_id in refs:
+            rows = []
+            if sku and (hit := by_sku(ctx, sku)):
+                rows.append(hit)
+            if item_id is not None:
+                rows += ctx.find(items.BY_ID, item_id)
+            for key, part, record in rows:
+                entry = resolve(record, part) if record.get("type") == "unit" and part else record
+                if _listable(entry):
+                    found[(key, part)] = (key, part, entry, set(_list_values(entry)))
+        return list(found.values())
 
-    entries, per_user, _until = ctx.cached(key, build, fresh=lambda view: view[2] is None or ctx.now < view[2])
-    return entries, per_user
+    return ctx.cached(("catalog_named", ctx.project_id), build, ("filter_rule", "unique_offer", items.ITEM))
 
 
-def visible_list(ctx: ReadCtx, kind: str, group: str | None = None) -> tuple[list[dict[str, Any]], list[int]]:
-    """The candidates of a list and the (sorted) positions hidden from this request's user."""
-    entries, per_user = _candidates(ctx, kind, group)
-    hidden = [i for i in per_user if not visible(ctx, entries[i])]
-    return entries, hidden
+def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
+    """The entries of a list (`<list>/<group>`) this request's user does not see."""
+    candidates: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for key, part, record in ctx.find(CONDITIONAL, value):
+        candidates[(key, part)] = resolve(record, part)
+    for key, part, record, values in _named(ctx):
+        if value in values:
+            candidates.setdefault((key, part), record)
+    return {entry for entry, record in candidates.items() if not visible(ctx, record)}
 
 
-def page(entries: list[Any], hidden: list[int], offset: int, limit: int) -> list[Any]:
-    """Entries at visible positions offset..offset+limit-1, skipping the hidden positions."""
-    start = offset
-    while (moved := offset + bisect_right(hidden, start)) != start:
-        start = moved
-    skip = set(hidden)
-    out: list[Any] = []
-    position = start
-    while position < len(entries) and len(out) < limit:
-        if position not in skip:
-            out.append(entries[position])
-        position += 1
-    return out
+def visible_page(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list, int]:
+    """A page of the catalog records of a list the user sees, and how many he sees in all."""
+    rows, total = visible_rows(ctx, kind, group, offset, limit)
+    return [record for record, _ in rows], total
+
+
+def visible_rows(
+    ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None
+) -> tuple[list[tuple[Mapping[str, Any], tuple[str, str]]], int]:
+    """`visible_page` with what identifies each record's content: (the stored text, the part)."""
+    value = f"{kind}/{group or ''}"
+    hidden = hidden_entries(ctx, value)
+    rows = ctx.tx.find_raw(ctx.project_id, CATALOG, value, offset=offset, limit=limit, exclude=hidden)
+    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
+    page = []
+    for _, part, raw in rows:
+        record = parsed.get((raw, part))
+        if record is None:
+            record = parsed[(raw, part)] = resolve(loads(raw), part)
+        page.append((record, (raw, part)))
+    return page, ctx.count(CATALOG, value) - len(hidden)
 
 
 def require_group(ctx: Ctx) -> str | None:
@@ -220,19 +244,23 @@ def require_group(ctx: Ctx) -> str | None:
     return external_id
 
 
+def game_keys(ctx: Ctx, game: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    keys = [record for part, record in catalog_records(game) if part]
+    return sorted(keys, key=_display_order)
+
+
 # ------------------------------------------------------------------- views
 
 
-def item_view(ctx: ReadCtx, record: Mapping[str, Any]) -> dict[str, Any]:
-    """An item as this request's user sees it, with the fields of its type."""
+def _fields(ctx: Ctx) -> tuple[str, ...]:
+    return tuple(ctx.query.get("additional_fields[]") or ())
+
+
+def offer_view(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
+    """What an item view shows that depends on the request: prices, limits, the type's live fields."""
     options = _options(ctx)
-    view = item_views.catalog_item_view(
-        ctx,
-        record,
-        user=ctx.principal.user_id,
-        country=options["country"],
-        promo_code=options["promo_code"],
-        additional_fields=ctx.query.get("additional_fields[]") or (),
+    view = item_views.offer_view(
+        ctx, record, user=ctx.principal.user_id, country=options["country"], promo_code=options["promo_code"]
     )
     if record.get("type") == "bundle":
         view["total_content_price"] = _total_content_price(view.get("content") or [])
@@ -250,6 +278,135 @@ def item_view(ctx: ReadCtx, record: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     return view
+
+
+def item_view(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as this request's user sees it, with the fields of its type (not rendered)."""
+    return {**item_views.static_view(ctx, record, _fields(ctx)), **offer_view(ctx, record)}
+
+
+# Rendered item views are kept by content: the stored text of the item, and whatever else they
+# show (value points, currencies, bonus items) by the stored text of those records; so a write to
+# one item leaves the others' views as they are. What they read by kind is in these dependencies.
+STATIC_DEPENDS = ("group",)
+OFFER_DEPENDS = ("group", "discount", "bonus", "promo_code")
+SIMPLE_TYPES = ("virtual_good", "virtual_currency")  # no content, no keys: a view of the item alone
+
+
+def _content(ctx: Ctx, sku: str) -> bytes:
+    """What identifies the content of an item record (read once per request)."""
+    return ctx.memo(("content", sku), lambda: dumps(items.get(ctx, sku)))
+
+
+def _promotion_id(promo: Mapping[str, Any]) -> Any:
+    return promo.get("_kind"), promo.get("promotion_id") or promo.get("id")
+
+
+def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...]) -> dict[Any, Any]:
+    """A per-generation map of rendered parts (one per locale and schema)."""
+    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale), depends)
+
+
+# no kind is named so: a map that depends on it lasts until the store is loaded or cleared
+BY_CONTENT = ("(content)",)
+
+
+def _shared(ctx: Ctx, key: tuple[Any, ...], depends: tuple[str, ...]) -> dict[Any, Any]:
+    """A map shared by the requests while the kinds it `depends` on are not written (bounded)."""
+
+    def current() -> dict[Any, Any]:
+        found = ctx.cached(key, dict, depends)
+        if len(found) >= CACHED_PARTS:
+            found.clear()
+        return found
+
+    return ctx.memo(key, current)
+
+
+class Renderer:
+    """Renders the item views of one request through the item schema: the record's part once per
+    content (and locale); for simple items the whole view once per content and what the request
+    changes in it (price, promotions, limits); other items' request part every time."""
+
+    def __init__(self, ctx: Ctx, schema: Mapping[str, Any]):
+        self.ctx, self.schema, self.shaper = ctx, schema, ctx.engine.shaper
+        self.closed = self.shaper.closed(schema)
+        self.fields = _fields(ctx)
+        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS)
+        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS)
+        # what depends on the request and not on the item: once
+        options = _options(ctx)
+        self.user, self.country = ctx.principal.user_id, options["country"]
+        self.offers = prices.offers(ctx, self.user, options["promo_code"])
+        self.rewards = value_points.reward_index(ctx)
+        self.contents: dict[str, bytes] = {}
+
+    def static_key(self, record: Mapping[str, Any], stored: tuple[str, str]) -> tuple[Any, ...]:
+        """What the record's part of the view shows: the record, and the value points it earns."""
+        earned = self.rewards.get(record["sku"])
+        if not earned:
+            return (*stored, self.fields)
+        return (*stored, self.fields, tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned))
+
+    def content(self, sku: str) -> bytes:
+        found = self.contents.get(sku)
+        if found is None:
+            found = self.contents[sku] = _content(self.ctx, sku)
+        return found
+
+    def offer_key(self, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What the request's part of a simple item's view shows besides the item and the kinds of
+        OFFER_DEPENDS (None for other items: their part is built every time)."""
+        if record.get("type") not in SIMPLE_TYPES or "content" in record:
+            return None
+        ctx, sku, content = self.ctx, record["sku"], self.content
+        percent, applied = self.offers.discount(sku)
+        bonuses = self.offers.bonuses.get(sku)
+        state = limits.user_limit_state(ctx, record, self.user) if record.get("limits") else None
+        buyable = visibility.can_buy(ctx, record, self.user, state) if state or record.get("periods") else None
+        return (
+            self.country,
+            percent,
+            tuple([_promotion_id(p) for p in applied]) if applied else (),
+            tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
+            if bonuses
+            else (),
+            tuple([content(v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")]),
+            None if state is None else json.dumps(state, sort_keys=True),
+            buyable,
+        )
+
+    def static(self, record: Mapping[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
+        found = self.statics.get(key)
+        if found is None:
+            view = item_views.static_view(self.ctx, record, self.fields)
+            found = self.statics[key] = self.shaper.render(self.schema, view, self.ctx.locale)
+        return found
+
+    def __call__(self, row: tuple[Mapping[str, Any], tuple[str, str]]) -> dict[str, Any]:
+        record, stored = row
+        ctx, shaper = self.ctx, self.shaper
+        if not self.closed:
+            return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
+        static_key = self.static_key(record, stored)
+        offer_key = self.offer_key(record)
+        if offer_key is None:
+            part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
+            return shaper.assemble(self.schema, part, self.static(record, static_key))
+        key = (static_key, offer_key)
+        found = self.views.get(key)
+        if found is None:
+            part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
+            found = self.views[key] = shaper.assemble(self.schema, part, self.static(record, static_key))
+        return found
+
+
+def _item_schema(ctx: Ctx, in_list: bool) -> Mapping[str, Any]:
+    shaper = ctx.engine.shaper
+    schema = ctx.op.response_schema(int(ctx.op.success_statuses[0]))
+    if in_list:
+        schema = shaper.merged(shaper.merged(schema)["properties"]["items"])["items"]
+    return schema
 
 
 def _total_content_price(content: list[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -293,20 +450,18 @@ LISTS = {
 def catalog_list(ctx: Ctx) -> Reply:
     """A page of the catalog: the items of the call's kind (and group) the user sees, in display order."""
     group = require_group(ctx) if "external_id" in ctx.path else None
-    rctx = read_ctx(ctx)
-    entries, hidden = visible_list(rctx, LISTS[ctx.op.operation_id], group)
     offset, limit = int(ctx.query.get("offset") or 0), int(ctx.query.get("limit") or 50)
-    views = [item_view(rctx, r) for r in page(entries, hidden, offset, limit)]
-    total = len(entries) - len(hidden)
-    return ctx.reply({"items": views, "has_more": offset + len(views) < total, "total_items_count": total})
+    rows, total = visible_rows(ctx, LISTS[ctx.op.operation_id], group, offset, limit)
+    schema = _item_schema(ctx, in_list=True)
+    reply = ctx.reply({"items": [], "has_more": offset + len(rows) < total, "total_items_count": total})
+    reply.body["items"] = list(map(Renderer(ctx, schema), rows))
+    return reply
 
 
 @hook("get-all-virtual-items")
 def all_virtual_items(ctx: Ctx) -> Reply:
     """Every virtual item the user sees, in short view (SKU, texts, groups), without paging."""
-    rctx = read_ctx(ctx)
-    entries, hidden = visible_list(rctx, "virtual_items")
-    records = page(entries, hidden, 0, len(entries))
+    records, _ = visible_page(ctx, "virtual_items", None, 0, None)
     return ctx.reply(
         {
             "items": [
@@ -314,7 +469,7 @@ def all_virtual_items(ctx: Ctx) -> Reply:
                     "sku": r["sku"],
                     "name": r.get("name"),
                     "description": r.get("description"),
-                    "groups": item_views.group_refs(rctx, _groups_of(r)),
+                    "groups": item_views.group_refs(ctx, _groups_of(r)),
                 }
                 for r in records
             ]
@@ -338,13 +493,16 @@ SINGLE = {
 def catalog_item(ctx: Ctx) -> Reply:
     """One item of the call's kind, as the user sees it; 404 when it is unknown or not shown to him."""
     param, kind = SINGLE[ctx.op.operation_id]
-    rctx = read_ctx(ctx)
     ident = ctx.path[param]
-    record = catalog_index(rctx)["id" if param == "item_id" else "sku"].get(ident)
-    if record is None or not KINDS[kind](record) or not visible(rctx, record):
+    if param == "item_id":
+        record = by_item_id(ctx, ident)
+    else:
+        found = by_sku(ctx, ident)
+        record = found[2] if found else None
+    if record is None or not KINDS[kind](record) or not visible(ctx, record):
         what = "id = " + str(ident) if param == "item_id" else f"sku = '{ident}'"
         ctx.fail(404, 4001, f"[0401-4001]: Item with {what} not found")
-    return ctx.reply(item_view(rctx, record))
+    return ctx.reply(item_view(ctx, record))
 
 
 @hook("get-item-groups")

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..clock import iso, parse_datetime
-from ..context import USER_SUMMARIES
+from ..context import USER_SUMMARIES, index
 from ..resources import paged_reply
 from ..rules import conditions, inventory, items, orders, periods, value_points
 from .orders import order_line
@@ -493,11 +493,8 @@ def client_reward_chain(ctx: Ctx, chain: Mapping[str, Any]) -> dict[str, Any]:
 @hook("admin-get-reward-chains")
 def admin_reward_chains(ctx: Ctx) -> Reply:
     """The project's reward chains; `enabled=1|0` keeps only enabled or disabled ones."""
-    res = ctx.resource("reward_chain")
-    records = res.all(ctx)
-    if ctx.query.get("enabled") is not None:
-        records = [r for r in records if bool(r.get("is_enabled")) == bool(ctx.query["enabled"])]
-    return paged_reply(ctx, [res.to_view(ctx, r) for r in records])
+    enabled = ctx.query.get("enabled")
+    return ctx.resource("reward_chain").page(ctx, enabled=None if enabled is None else bool(enabled))
 
 
 @hook("get-reward-chains-list")
@@ -579,9 +576,14 @@ def user_clan(ctx: Ctx) -> str | None:
     return clan
 
 
+@index(CLAN_MEMBER, "by_clan")
+def CLANS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Clan members by clan."""
+    return [(str(record.get("clan")), None, "")]
+
+
 def clan_members(ctx: Ctx, clan: str | None) -> list[tuple[str, dict[str, Any]]]:
-    members = ctx.tx.items(ctx.project_id, CLAN_MEMBER)
-    return [(user, m) for user, m in members if clan and m.get("clan") == clan]
+    return [(user, m) for user, _, m in ctx.find(CLANS, clan)] if clan else []
 
 
 def top_contributors(ctx: Ctx, chain: Mapping[str, Any], clan: str | None) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, parse_datetime
 from ..context import JSON, USER_SUMMARIES, Reply
-from ..resources import paged_reply
+from ..resources import page_window, paged_reply
 from ..rules import conditions, inventory, item_views, items, limits, promotions
 from .limits import fail_documented, promotion_limit, require_user
 from .registry import hook
@@ -68,7 +68,7 @@ def live_code(ctx: Ctx, code: str) -> tuple[dict[str, Any], dict[str, Any]] | No
 
 
 def promotion_codes(ctx: Ctx, kind: str, external_id: str) -> list[dict[str, Any]]:
-    return [c for c in ctx.values("code") if c.get("kind") == kind and c.get("external_id") == external_id]
+    return promotions.codes_of(ctx, kind, external_id)
 
 
 def add_code(ctx: Ctx, kind: str, promo: Mapping[str, Any], code: str) -> None:
@@ -126,7 +126,10 @@ def list_codes(ctx: Ctx) -> Reply:
     """A page of a promotion's codes, in the order they were added."""
     kind = _kind(ctx)
     promo = ctx.resource(kind).find(ctx)
-    return paged_reply(ctx, [{"code": c["code"]} for c in promotion_codes(ctx, kind, promo["external_id"])])
+    offset, limit = page_window(ctx)
+    page = promotions.codes_of(ctx, kind, promo["external_id"], offset=offset, limit=limit)
+    total = promotions.code_count(ctx, kind, promo["external_id"])
+    return paged_reply(ctx, [{"code": c["code"]} for c in page], total=total, offset=offset)
 
 
 # ------------------------------------------------------------ usage rules
@@ -347,16 +350,21 @@ def code_limits(ctx: Ctx) -> Reply:
     promo = ctx.resource(kind).find(ctx)
     wanted = set(ctx.query.get("codes") or [])
     cap = promo.get("redeem_code_limit")
+    offset, limit = page_window(ctx)
+    if wanted:  # the codes asked for, in the order they were added
+        mine = [c for c in promotions.codes_of(ctx, kind, promo["external_id"]) if c["code"] in wanted]
+        total, page = len(mine), mine[offset : None if limit is None else offset + limit]
+    else:
+        total = promotions.code_count(ctx, kind, promo["external_id"])
+        page = promotions.codes_of(ctx, kind, promo["external_id"], offset=offset, limit=limit)
     rows = []
-    for code in promotion_codes(ctx, kind, promo["external_id"]):
-        if wanted and code["code"] not in wanted:
-            continue
+    for code in page:
         used, reserved = int(code.get("used", 0)), int(code.get("reserved", 0))
         state = {"used": used, "reserved": reserved}
         if cap is not None:
             state.update(total=cap, available=max(0, cap - used - reserved))
         rows.append({"code": code["code"], "per_code": state})
-    return paged_reply(ctx, rows, extra={"promotion_id": promo.get("promotion_id")})
+    return paged_reply(ctx, rows, total=total, offset=offset, extra={"promotion_id": promo.get("promotion_id")})
 
 
 @hook("get-coupon-user-limit", "get-promo-code-user-limit")

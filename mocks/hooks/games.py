@@ -27,7 +27,7 @@ from email.policy import HTTP
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso, parse_datetime
-from ..context import USER_SUMMARIES
+from ..context import USER_SUMMARIES, index
 from ..resources import paged_reply
 from ..rules import items, orders
 from .registry import hook
@@ -192,9 +192,8 @@ def _game_key(ctx: Ctx) -> dict[str, Any]:
     if "item_sku" in ctx.path:
         sku, what = ctx.path["item_sku"], f"sku = '{ctx.path['item_sku']}'"
     else:
-        games = [r for r in ctx.values(items.ITEM) if r.get("type") == "unit"]
-        units = (u for game in games for u in game.get("unit_items") or [])
-        sku = next((u["sku"] for u in units if u.get("item_id") == ctx.path["item_id"]), "")
+        rows = ctx.find(items.BY_ID, ctx.path["item_id"], limit=1)
+        sku = rows[0][1].partition("/")[2] if rows and rows[0][1] else ""
         what = f"id = {ctx.path['item_id']}"
     found = items.find(ctx, sku) if sku else None
     if found is None or found.get("type") != "game_key":
@@ -216,8 +215,15 @@ def _form(ctx: Ctx) -> dict[str, bytes]:
     return fields
 
 
-def _all_codes(ctx: Ctx) -> set[str]:
-    return {c for s in ctx.values("game_keys") for c in [*s.get("codes", []), *s.get("used", [])]}
+@index("game_keys", "codes")
+def CODES(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Every code of the stock (available or used) -> the key it belongs to."""
+    return [(code, None, "") for code in dict.fromkeys([*record.get("codes", []), *record.get("used", [])])]
+
+
+def code_taken(ctx: Ctx, code: str) -> bool:
+    """Whether a code is in the stock of any key of the project."""
+    return ctx.count(CODES, code) > 0
 
 
 @hook("admin-upload-codes-by-sku", "admin-upload-codes-by-id")
@@ -244,11 +250,11 @@ def upload_codes(ctx: Ctx) -> Reply:
             [{"property": "body.region_id", "message": "must be a positive integer"}],
         )
     lines = [line.strip() for line in form["file"].decode(errors="replace").splitlines() if line.strip()]
-    known = _all_codes(ctx)
     codes = stock(ctx, key["sku"])
+    known: set[str] = set()
     added = []
     for code in lines:
-        if code not in known and len(code) <= 255:
+        if code not in known and len(code) <= 255 and not code_taken(ctx, code):
             known.add(code)
             added.append(code)
     codes["codes"].extend(added)
@@ -315,9 +321,8 @@ def take_for_sale(ctx: Ctx, key_sku: str, quantity: int) -> list[str]:
 
 def find_code(ctx: Ctx, code: str) -> tuple[str, dict[str, Any]] | None:
     """The game key a code belongs to and that key's stock."""
-    for key_sku, codes in ctx.tx.items(ctx.project_id, "game_keys"):
-        if code in codes.get("codes", []) or code in codes.get("used", []):
-            return key_sku, stock(ctx, key_sku)
+    for key_sku, _, _ in ctx.find(CODES, code, limit=1):
+        return key_sku, stock(ctx, key_sku)
     return None
 
 

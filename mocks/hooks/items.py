@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..clock import iso
-from ..resources import paged_reply
+from ..context import index
+from ..resources import RESOURCES, page_window, paged_reply
 from ..rules import items, limits, periods
 from .registry import hook, set_field, transform
 
@@ -193,13 +194,36 @@ def admin_items_in_group(ctx: Ctx) -> Reply:
     """Admin item lists filtered by a group (by its external id or numeric id)."""
     resource = ctx.resource("bundle" if "bundle" in ctx.op.operation_id else "virtual_item")
     if "group_id" in ctx.path:
-        group = next((g for g in ctx.values("group") if g.get("id") == ctx.path["group_id"]), None)
+        found = ctx.records(GROUP_IDS, ctx.path["group_id"], limit=1)
+        group = found[0] if found else None
     else:
         group = ctx.get("group", ctx.path["external_id"])
     if group is None:
         ctx.fail(404, 4403, "[0401-4403]: Item group not found")
-    records = [r for r in resource.all(ctx) if group["external_id"] in (r.get("groups") or [])]
-    return paged_reply(ctx, [resource.to_view(ctx, r) for r in records])
+    value = f"{resource.name}/{group['external_id']}"
+    offset, limit = page_window(ctx)
+    page = ctx.records(IN_GROUP, value, offset=offset, limit=limit)
+    return paged_reply(ctx, [resource.to_view(ctx, r) for r in page], total=ctx.count(IN_GROUP, value), offset=offset)
+
+
+_LISTED_IN_GROUPS = [r for r in RESOURCES if r.name in ("virtual_item", "bundle")]
+
+
+@index(items.ITEM, "admin_groups")
+def IN_GROUP(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Virtual items and bundles by group (`<resource>/<group>`), in list order."""
+    return [
+        (f"{row.name}/{group}", row.list_sort(record), "")
+        for row in _LISTED_IN_GROUPS
+        if row.matches(record)
+        for group in dict.fromkeys(record.get("groups") or [])
+    ]
+
+
+@index("group", "by_id")
+def GROUP_IDS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802
+    """Groups by their numeric id."""
+    return [(str(record["id"]), None, "")] if record.get("id") is not None else []
 
 
 @hook("admin-delete-all-attribute-value")

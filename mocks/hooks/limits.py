@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..rules import items, limits, promotions
+from ..rules import items, limits, orders, promotions
 from .registry import hook
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ def fail_documented(ctx: Ctx, *choices: tuple[Any, ...]) -> NoReturn:
 
 
 def known_user(ctx: Ctx, user: str) -> bool:
-    return any(ctx.tx.exists(ctx.project_id, kind, user) for kind in USER_KINDS) or any(
-        o.get("user") == user for o in ctx.values("order")
+    return any(ctx.tx.exists(ctx.project_id, kind, user) for kind in USER_KINDS) or bool(
+        ctx.count(orders.ORDERS, f"user|{user}")
     )
 
 

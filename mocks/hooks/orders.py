@@ -410,26 +410,22 @@ def admin_order_view(ctx: Ctx, order: Mapping[str, Any]) -> dict[str, Any]:
 
 @hook("admin-order-search")
 def search_orders(ctx: Ctx) -> Reply:
-    """The project's orders created in the body's period, oldest first, `limit` (≤ 10) from `offset`."""
+    """The project's orders created in the body's period, oldest first (by creation time, then number),
+    `limit` (≤ 10) from `offset`."""
     body = ctx.body or {}
     since = parse_datetime(body.get("created_date_from"))
     until = parse_datetime(body.get("created_date_until"))
-    found = sorted(
-        (
-            o
-            for o in ctx.values("order")
-            if (since is None or parse_datetime(o.get("created")) >= since)
-            and (until is None or parse_datetime(o.get("created")) <= until)
-        ),
-        key=lambda o: o["order_id"],
-    )
+    between = None
+    if since is not None or until is not None:
+        between = (since.timestamp() if since else None, until.timestamp() if until else None)
     offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 10)
-    page = found[offset : offset + limit]
+    page = ctx.records(orders.ORDERS, "created", offset=offset, limit=limit, between=between)
+    total = ctx.count(orders.ORDERS, "created", between)
     return ctx.reply(
         {
             "orders": [admin_order_view(ctx, o) for o in page],
-            "has_more": offset + len(page) < len(found),
-            "total_items_count": len(found),
+            "has_more": offset + len(page) < total,
+            "total_items_count": total,
         }
     )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING, Any
 
-from ..resources import paged_reply
+from ..resources import page_window, paged_reply
 from ..rules import limits, promotions
 from .registry import hook, set_field, transform
 
@@ -17,14 +18,11 @@ def promotion_view(ctx: Ctx, record: dict[str, Any], resource: Any = None) -> di
     """Admin view of a promotion: redemption counters and live-observed extra keys."""
     view = dict(record)
     if "external_id" in record:  # code-based promotions
-        codes = [
-            c
-            for c in ctx.values("code")
-            if c.get("external_id") == record["external_id"] and c.get("kind") == resource.kind
-        ]
-        used = sum(int(c.get("used", 0)) for c in codes)
         total = record.get("redeem_total_limit")
-        view["total_codes_count"] = len(codes)
+        view["total_codes_count"] = promotions.code_count(ctx, resource.kind, record["external_id"])
+        used = 0
+        if total is not None:
+            used = sum(int(c.get("used", 0)) for c in promotions.codes_of(ctx, resource.kind, record["external_id"]))
         view["total_limit_state"] = (
             None if total is None else {"available": max(0, int(total) - used), "reserved": 0, "used": used}
         )
@@ -63,15 +61,22 @@ def switch_promotion(ctx: Ctx) -> Reply:
 
 @hook("get-promotion-list")
 def promotion_list(ctx: Ctx) -> Reply:
-    """Every promotion of the project, whatever its type."""
+    """Every promotion of the project, whatever its type, by id; `enabled=1|0` keeps enabled or disabled ones."""
+    enabled = ctx.query.get("enabled")
+    value = "all" if enabled is None else f"enabled|{int(bool(int(enabled)))}"
+    offset, limit = page_window(ctx)
+    end = None if limit is None else offset + limit
+    # each type's promotions are in id order in the store: merge the first `end` of each
+    firsts = [
+        [(promotions.number(r), n, kind, r) for r in ctx.records(promotions.BY_KIND[kind], value, limit=end)]
+        for n, kind in enumerate(promotions.KINDS)
+    ]
+    merged = list(heapq.merge(*firsts, key=lambda t: (t[0] or 0, t[1])))[offset:end]
     records = []
-    for promo in sorted(promotions.records(ctx), key=lambda p: p.get("promotion_id") or p.get("id") or 0):
-        kind = promo.pop("_kind")
+    for number, _, kind, promo in merged:
         view = ctx.resource(kind).to_view(ctx, promo)
-        view["id"] = promo.get("promotion_id") or promo.get("id")
+        view["id"] = number
         view["type"] = kind
         records.append(view)
-    enabled = ctx.query.get("enabled")
-    if enabled is not None:
-        records = [r for r in records if bool(r.get("is_enabled")) == bool(int(enabled))]
-    return paged_reply(ctx, records)
+    total = sum(ctx.count(promotions.BY_KIND[kind], value) for kind in promotions.KINDS)
+    return paged_reply(ctx, records, total=total, offset=offset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..context import index
 from ..resources import paged_reply
 from ..rules import item_views, items, promotions, visibility
 from .chains import invalid
@@ -26,13 +27,23 @@ def upsell_records(ctx: Ctx, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     far, best sellers first; `only_promotions` the items of active discounts and bonus conditions."""
     if config["type"] == "fixed_list":
         return [r for r in (items.find(ctx, sku) for sku in config.get("items") or []) if r]
-    catalog = [r for r in ctx.values("item") if r.get("type") in CATALOG_TYPES]
     if config["type"] == "most_sellable":
-        sold = {r["sku"]: (ctx.get("item_sold", r["sku"]) or {}).get("sold", 0) for r in catalog}
-        return sorted((r for r in catalog if sold[r["sku"]]), key=lambda r: -sold[r["sku"]])
-    promoted = {i.get("sku") for p in promotions.active_discounts(ctx, None) for i in p.get("items") or []}
-    promoted |= {c.get("sku") for p in promotions.active_bonuses(ctx, None) for c in p.get("condition") or []}
-    return [r for r in catalog if r["sku"] in promoted]
+        skus = [sku for sku, _, _ in ctx.find(BEST_SELLERS, "sold")]
+    else:
+        promoted = [i.get("sku") for p in promotions.active_discounts(ctx, None) for i in p.get("items") or []]
+        promoted += [c.get("sku") for p in promotions.active_bonuses(ctx, None) for c in p.get("condition") or []]
+        skus = list(dict.fromkeys(promoted))
+    found = [r for r in (items.get(ctx, sku) for sku in skus if sku) if r and r.get("type") in CATALOG_TYPES]
+    if config["type"] != "most_sellable":  # in the catalog's creation order
+        found.sort(key=lambda r: r.get("item_id") or 0)
+    return found
+
+
+@index("item_sold", "best_sellers")
+def BEST_SELLERS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Items sold at least once, best sellers first."""
+    sold = int(record.get("sold") or 0)
+    return [("sold", -sold, "")] if sold > 0 else []
 
 
 def _admin_item(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:

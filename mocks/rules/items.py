@@ -6,10 +6,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..context import Ctx
+from ..context import Ctx, index
 from ..shape import localize
 
 ITEM = "item"  # the store kind of every item type
+
+
+def key_part(position: int, sku: str) -> str:
+    """The index part naming a game's key (unit item) by its position in the game, then SKU."""
+    return f"{position:04d}/{sku}"
+
+
+@index(ITEM, "item_id")
+def BY_ID(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Items by item ID; a game's keys are parts of the game's record (`key_part`)."""
+    out = [(str(record["item_id"]), None, "")] if record.get("item_id") is not None else []
+    units = (record.get("unit_items") or []) if record.get("type") == "unit" else []
+    for n, unit in enumerate(units):
+        if unit.get("item_id") is not None:
+            out.append((str(unit["item_id"]), None, key_part(n, unit.get("sku"))))
+    return out
+
+
+@index(ITEM, "value_points")
+def VALUE_POINTS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802
+    """The value points (items of type value_point)."""
+    return [("all", None, "")] if record.get("type") == "value_point" else []
 
 
 def get(ctx: Ctx, sku: str) -> dict[str, Any] | None:

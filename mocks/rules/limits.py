@@ -41,7 +41,7 @@ def uses(
     ctx: Ctx, kind: str, key: str, user: str, schedule: Mapping[str, Any] | None = None, origin: datetime | None = None
 ) -> int:
     """How many times `user` used `key` since the last reset of `schedule`, minus admin adjustments."""
-    state = ctx.get(kind, user) or {}
+    state = ctx.memo((kind, user), lambda: ctx.get(kind, user) or {})  # read once per request
     since = periods.last_reset(ctx.now, schedule, origin)
     return usage_since(state.get(str(key), []), since)
 

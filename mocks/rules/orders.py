@@ -11,14 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..clock import iso
-from ..context import Ctx
+from ..clock import iso, parse_datetime
+from ..context import Ctx, index
 from . import inventory, limits, value_points
 
 STATUSES = ("new", "paid", "done", "canceled", "expired")
 
 # Called with (ctx, order) after an order is delivered; chain and game hooks register here.
 ON_FULFIL: list[Callable[[Ctx, Mapping[str, Any]], None]] = []
+
+
+@index("order", "orders")
+def ORDERS(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """Orders by buyer (`user|<id>`, by number), by payment token (`token|<token>`) and by
+    creation time (`created`, sorted by its timestamp)."""
+    created = parse_datetime(record.get("created"))
+    return [
+        (f"user|{record.get('user')}", record.get("order_id"), ""),
+        (f"token|{record.get('token')}", None, ""),
+        ("created", created.timestamp() if created else None, ""),
+    ]
+
+
+def of_user(ctx: Ctx, user: str) -> list[dict[str, Any]]:
+    """The user's orders, oldest first."""
+    return ctx.records(ORDERS, f"user|{user}")
+
+
+def by_token(ctx: Ctx, token: str) -> dict[str, Any] | None:
+    found = ctx.records(ORDERS, f"token|{token}", limit=1)
+    return found[0] if found else None
 
 
 def create(

@@ -34,29 +34,63 @@ def base_price(record: Mapping[str, Any], country: str | None = None) -> dict[st
     return {"amount": money(chosen["amount"]), "currency": chosen["currency"]}
 
 
+class Offers:
+    """What the active promotions give one user, by item: the best discount (promotions and a
+    promo code) and the bonus promotions an item triggers. Built once per request; an item's
+    discount is worked out when asked for."""
+
+    def __init__(self, ctx: Ctx, user: str | None, promo_code: str | None = None):
+        # sku -> [(percent as stored, the promotions it comes with)], in the order they apply
+        self._offered: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
+        for promo in promotions.active_discounts(ctx, user):
+            percent = (promo.get("discount") or {}).get("percent") or 0
+            for sku in dict.fromkeys(i.get("sku") for i in promo.get("items") or []):
+                self._offered.setdefault(sku, []).append((percent, [promo]))
+        code_promo = promotions.promo_code_promotion(ctx, promo_code)
+        if code_promo:
+            applied = [{**code_promo, "_kind": "promo_code"}]
+            for entry in code_promo.get("discounted_items") or []:
+                percent = (entry.get("discount") or {}).get("percent") or 0
+                self._offered.setdefault(entry.get("sku"), []).append((percent, applied))
+        self._best: dict[str, tuple[Decimal, list[dict[str, Any]]]] = {}
+        self.bonuses: dict[str, list[dict[str, Any]]] = {}
+        for promo in promotions.active_bonuses(ctx, user):
+            for sku in dict.fromkeys(c.get("sku") for c in promo.get("condition") or []):
+                self.bonuses.setdefault(sku, []).append(promo)
+
+    def discount(self, sku: str) -> tuple[Decimal, list[dict[str, Any]]]:
+        """The best discount on an item, and the promotions behind it (the first of equal ones)."""
+        found = self._best.get(sku)
+        if found is None:
+            best, applied = _NONE
+            for percent, promos in self._offered.get(sku, ()):
+                value = Decimal(str(percent))
+                if value > best:
+                    best, applied = value, promos
+            found = self._best[sku] = (best, applied)
+        return found
+
+
+_NONE: tuple[Decimal, list[dict[str, Any]]] = (Decimal(0), [])
+
+
+def offers(ctx: Ctx, user: str | None, promo_code: str | None = None) -> Offers:
+    """The user's offers for this request (built once per request)."""
+    return ctx.memo(("offers", user, promo_code), lambda: Offers(ctx, user, promo_code))
+
+
 def discount_percent(ctx: Ctx, sku: str, user: str | None, promo_code: str | None = None) -> tuple[Decimal, list[dict]]:
     """The best discount on an item for this user (promotions and a promo code), and the promotions behind it."""
-    best, applied = Decimal(0), []
-    for promo in promotions.active_discounts(ctx, user):
-        if any(i.get("sku") == sku for i in promo.get("items") or []):
-            percent = Decimal(str((promo.get("discount") or {}).get("percent") or 0))
-            if percent > best:
-                best, applied = percent, [promo]
-    code_promo = promotions.promo_code_promotion(ctx, promo_code)
-    if code_promo:
-        for entry in code_promo.get("discounted_items") or []:
-            if entry.get("sku") == sku:
-                percent = Decimal(str((entry.get("discount") or {}).get("percent") or 0))
-                if percent > best:
-                    best, applied = percent, [{**code_promo, "_kind": "promo_code"}]
-    return best, applied
+    percent, applied = offers(ctx, user, promo_code).discount(sku)
+    return percent, list(applied)
 
 
 def price_view(
     ctx: Ctx, record: Mapping[str, Any], *, user: str | None, country: str | None = None, promo_code: str | None = None
 ) -> dict[str, Any]:
     """`price`, `virtual_prices` and `promotions` of an item as a client sees them."""
-    percent, applied = discount_percent(ctx, record["sku"], user, promo_code)
+    found = offers(ctx, user, promo_code)
+    percent, applied = found.discount(record["sku"])
     base = base_price(record, country)
     price = None
     if base is not None and not record.get("is_free"):
@@ -69,7 +103,7 @@ def price_view(
     for vp in record.get("vc_prices") or []:
         if not vp.get("is_enabled", True):
             continue
-        currency = items.get(ctx, vp["sku"]) or {}
+        currency = ctx.memo(("item", vp["sku"]), lambda sku=vp["sku"]: items.get(ctx, sku)) or {}
         full = int(vp["amount"])
         virtual.append(
             {
@@ -99,17 +133,16 @@ def price_view(
                 "bonus": [],
             }
         )
-    for promo in promotions.active_bonuses(ctx, user):
-        if any(c.get("sku") == record["sku"] for c in promo.get("condition") or []):
-            shown.append(
-                {
-                    "name": items.text(promo.get("name"), ctx.locale),
-                    "date_start": promo.get("date_start"),
-                    "date_end": promo.get("date_end"),
-                    "discount": None,
-                    "bonus": [bonus_view(ctx, b) for b in promo.get("bonus") or []],
-                }
-            )
+    for promo in found.bonuses.get(record["sku"], ()):
+        shown.append(
+            {
+                "name": items.text(promo.get("name"), ctx.locale),
+                "date_start": promo.get("date_start"),
+                "date_end": promo.get("date_end"),
+                "discount": None,
+                "bonus": [bonus_view(ctx, b) for b in promo.get("bonus") or []],
+            }
+        )
     return {"price": price, "virtual_prices": virtual, "promotions": shown, "_percent": percent}
 
 

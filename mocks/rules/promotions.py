@@ -12,29 +12,42 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..context import Ctx
+from ..context import Ctx, index
+from ..store import Index
 from . import conditions, limits, periods
 
 KINDS = ("coupon", "promo_code", "unique_offer", "discount", "bonus")
 CODE_KINDS = ("coupon", "promo_code", "unique_offer")
 
 
-def records(ctx: Ctx, kinds: Iterable[str] = KINDS) -> list[dict[str, Any]]:
-    """The promotions of these kinds, each with its kind in `_kind`."""
-    out = []
-    for kind in kinds:
-        for record in ctx.values(kind):
-            out.append({**record, "_kind": kind})
-    return out
+def number(record: Mapping[str, Any]) -> Any:
+    """The promotion's numeric id (`promotion_id`; discounts and bonuses are numbered by `id`)."""
+    return record.get("promotion_id") or record.get("id")
+
+
+def _entries(key: str, record: Any) -> list[tuple[str, Any, str]]:
+    n = number(record)
+    sort = n if isinstance(n, int) else None
+    return [("all", sort, ""), (f"enabled|{int(bool(record.get('is_enabled')))}", sort, ""), (f"id|{n}", None, "")]
+
+
+# kind -> its promotions in id order: "all", "enabled|1" / "enabled|0", and "id|<number>"
+BY_KIND: dict[str, Index] = {kind: index(kind, "promotions")(_entries) for kind in KINDS}
+
+
+def records(ctx: Ctx, kinds: Iterable[str] = KINDS, value: str = "all") -> list[dict[str, Any]]:
+    """The promotions of these kinds (`value`: "all", "enabled|1", "enabled|0"), each with its kind in `_kind`."""
+    return [{**record, "_kind": kind} for kind in kinds for record in ctx.records(BY_KIND[kind], value)]
 
 
 def find(ctx: Ctx, promotion_id: int) -> dict[str, Any] | None:
     """A promotion of any type by its numeric id (`_kind` set)."""
-    for record in records(ctx):
-        if record.get("promotion_id") == promotion_id or (
-            record["_kind"] in ("discount", "bonus") and record.get("id") == promotion_id
-        ):
-            return record
+    for kind in KINDS:
+        for record in ctx.records(BY_KIND[kind], f"id|{promotion_id}"):
+            if record.get("promotion_id") == promotion_id or (
+                kind in ("discount", "bonus") and record.get("id") == promotion_id
+            ):
+                return {**record, "_kind": kind}
     return None
 
 
@@ -82,7 +95,9 @@ def _active(ctx: Ctx, kind: str, user: str | None) -> list[dict[str, Any]]:
         ctx.now.replace(microsecond=0),
         tuple(sorted(ctx.principal.attributes.items())) if ctx.principal.attributes else (),
     )
-    candidates = ctx.cached(key, lambda: [p for p in records(ctx, (kind,)) if usable(ctx, p, None)], (kind,))
+    candidates = ctx.cached(
+        key, lambda: [p for p in records(ctx, (kind,), "enabled|1") if usable(ctx, p, None)], (kind,)
+    )
     return candidates if user is None else [p for p in candidates if usable(ctx, p, user)]
 
 
@@ -94,6 +109,21 @@ def active_discounts(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
 def active_bonuses(ctx: Ctx, user: str | None) -> list[dict[str, Any]]:
     """Bonus promotions usable now by the request's user (by `user` within their limits)."""
     return _active(ctx, "bonus", user)
+
+
+@index("code", "by_promotion")
+def CODES(key: str, record: Any) -> list[tuple[str, Any, str]]:  # noqa: N802 - an index, named as a constant
+    """A promotion's codes (`<kind>/<external_id>`), in the order they were added."""
+    return [(f"{record.get('kind')}/{record.get('external_id')}", None, "")]
+
+
+def codes_of(ctx: Ctx, kind: str, external_id: str, **options: Any) -> list[dict[str, Any]]:
+    """The codes of a promotion (`offset`, `limit`: a page of them)."""
+    return ctx.records(CODES, f"{kind}/{external_id}", **options)
+
+
+def code_count(ctx: Ctx, kind: str, external_id: str) -> int:
+    return ctx.count(CODES, f"{kind}/{external_id}")
 
 
 def code_record(ctx: Ctx, code: str) -> dict[str, Any] | None:

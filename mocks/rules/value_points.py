@@ -14,9 +14,7 @@ def reward_index(ctx: Ctx) -> dict[str, list[dict[str, Any]]]:
 
     def build() -> dict[str, list[dict[str, Any]]]:
         index: dict[str, list[dict[str, Any]]] = {}
-        for vp in ctx.values(items.ITEM):
-            if vp.get("type") != "value_point":
-                continue
+        for vp in ctx.records(items.VALUE_POINTS, "all"):
             for sku, amount in ((ctx.get("vp_rewards", vp["sku"]) or {}).get("items") or {}).items():
                 index.setdefault(sku, []).append(
                     {

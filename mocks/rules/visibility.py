@@ -31,7 +31,7 @@ def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Catalog filter rules: an item named by enabled rules is shown only when one of them matches the user."""
     rules = ctx.cached(
         ("filter_rules", ctx.project_id),
-        lambda: [r for r in ctx.values("filter_rule") if r.get("is_enabled")],
+        lambda: ctx.records(ctx.resource("filter_rule").enabled_index, "|1"),
         ("filter_rule",),
     )
     applicable = [
@@ -53,7 +53,7 @@ def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | N
     """Items of an enabled unique catalog offer are hidden until the user has entered its code."""
     offers = ctx.cached(
         ("unique_offers", ctx.project_id),
-        lambda: [o for o in ctx.values("unique_offer") if o.get("is_enabled")],
+        lambda: ctx.records(ctx.resource("unique_offer").enabled_index, "|1"),
         ("unique_offer",),
     )
     holding = [
@@ -71,11 +71,14 @@ def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | N
     return any(o["external_id"] in entered and promotions.in_time(ctx.now, o) for o in holding)
 
 
-def can_buy(ctx: Ctx, record: Mapping[str, Any], user: str | None, state: Mapping[str, Any] | None = None) -> bool:
+_UNKNOWN: Any = object()
+
+
+def can_buy(ctx: Ctx, record: Mapping[str, Any], user: str | None, state: Any = _UNKNOWN) -> bool:
     """Enabled, inside its periods, and no limit used up (`state`: the user's limit state, when known)."""
     if not record.get("is_enabled", True) or not periods.in_periods(ctx.now, record.get("periods")):
         return False
-    state = limits.user_limit_state(ctx, record, user) if state is None else state
+    state = limits.user_limit_state(ctx, record, user) if state is _UNKNOWN else state
     for part in ("per_user", "per_item"):
         if state and state.get(part) and state[part].get("available", 1) <= 0:
             return False
