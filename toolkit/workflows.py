@@ -101,17 +101,6 @@ class Outcome:
         except (ValueError, AttributeError):
             return None
 
-    @property
-    def request(self) -> Any:
-        """The request body sent (a dict for JSON bodies)."""
-        from schemathesis.core import NOT_SET
-
-        return None if self.case.body is NOT_SET else self.case.body
-
-    @property
-    def path(self) -> dict[str, Any]:
-        return dict(self.case.path_parameters or {})
-
 
 class Steps(Mapping[str, Outcome]):
     """The successful steps so far, by name, and the run's unique names.
@@ -157,10 +146,6 @@ class Steps(Mapping[str, Outcome]):
     def json(self, name: str, pointer: str = "") -> Any:
         """A value of the answer of step `name`, by JSON pointer (`/items/0/sku`)."""
         return _pointer(self[name].json, pointer, name)
-
-    def sent(self, name: str, pointer: str = "") -> Any:
-        """A value of the request body step `name` sent, by JSON pointer."""
-        return _pointer(self[name].request, pointer, name)
 
 
 def _pointer(document: Any, pointer: str, name: str) -> Any:
@@ -229,10 +214,6 @@ def _as_expected(report: StepReport) -> bool:
     if step.refused:
         return 400 <= status < 500
     return 200 <= status < 300
-
-
-class PromiseBroken(AssertionError):
-    """A stateful promise a workflow step checks did not hold."""
 
 
 PROMISES = {
@@ -425,7 +406,7 @@ class Runner:
             body = evaluate(link["requestBody"], output, evaluate_nested=True)
         return values, body
 
-    def execute(self, case: Any, parent: Outcome | None, recorder: Any) -> tuple[Any, list[str]]:
+    def execute(self, case: Any, parent: Outcome | None, recorder: Any) -> tuple[Any, list[Problem]]:
         """Call, record and check one case: (the response or None, failure lines)."""
         from schemathesis.core.failures import FailureGroup
 
@@ -447,7 +428,7 @@ class Runner:
             failures = [Problem("", type(exc).__name__, str(exc), case.operation.label, _curl(case))]
         return response, failures
 
-    def check_pages(self, case: Any, parent: Outcome | None, recorder: Any) -> list[str]:
+    def check_pages(self, case: Any, parent: Outcome | None, recorder: Any) -> list[Problem]:
         """Two pages of two entries (offset 0 and 2) of a list must not share an entry."""
         from .checks import list_entries
 
