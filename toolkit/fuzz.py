@@ -121,15 +121,34 @@ def _auth_provider(creds: Credentials) -> type:
     return OperationCredentials
 
 
+def _pinned(creds: Credentials, path_parameters: dict[str, Any]) -> dict[str, Any]:
+    """A valid `project_id` becomes the configured project's, so that calls reach its data; an
+    invalid one (negative data) stays."""
+    value = path_parameters.get("project_id")
+    valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if valid or (isinstance(value, str) and value.isdigit() and int(value) >= 1):
+        path_parameters["project_id"] = creds.project_id
+    return path_parameters
+
+
 def _pin_project(creds: Credentials):
     def map_case(context: Any, case: Any) -> Any:
-        value = (case.path_parameters or {}).get("project_id")
-        valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        if valid or (isinstance(value, str) and value.isdigit() and int(value) >= 1):
-            case.path_parameters["project_id"] = creds.project_id
+        if case.path_parameters:
+            _pinned(creds, case.path_parameters)
         return case
 
     return map_case
+
+
+def _pin_project_examples(creds: Credentials):
+    """The same for the cases of the examples phase (which applies no `map_case`)."""
+
+    def before_add_examples(context: Any, examples: list[Any]) -> None:
+        for case in examples:
+            if case.path_parameters:
+                _pinned(creds, case.path_parameters)
+
+    return before_add_examples
 
 
 def _patch_wsgi_transport() -> None:
@@ -379,6 +398,7 @@ def _schema(
     creds = options.credentials
     schema.auth()(_auth_provider(creds))
     schema.hook("map_case")(_pin_project(creds))
+    schema.hook("before_add_examples")(_pin_project_examples(creds))
     DeletedAliases().register(schema)
     if record is not None:
 
@@ -627,7 +647,8 @@ class _Run:
     def begin(self, phase: str, title: str, total: int) -> None:
         self.record.phase = phase
         self._phase_started = time.perf_counter()
-        self.progress.start(title, total, "groups" if phase in ("workflows", "stateful") else "operations")
+        unit = {"workflows": "groups", "stateful": "groups", "cleanup": "removals"}.get(phase, "operations")
+        self.progress.start(title, total, unit)
 
     def end(self, phase: str) -> None:
         seconds = time.perf_counter() - self._phase_started
