@@ -9,7 +9,7 @@ MOCK_ARGS ?=
 PYTEST_ARGS ?=
 FUZZ_ARGS ?=
 
-.PHONY: setup mock test fuzz lint spec-check docs bench clean
+.PHONY: setup browsers mock test fuzz lint spec-check docs bench clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -26,7 +26,7 @@ mock: setup
 spec-check: setup
 	$(BIN)/xsolla-contract spec check
 
-test: setup
+test: setup browsers
 	$(BIN)/xsolla-contract spec check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -43,12 +43,18 @@ docs: setup
 	$(BIN)/python maintainer/reference_docs.py
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+# The browser tests (tests/browser/) drive Debian's Chromium through its chromedriver.
+browsers:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  ($(APT) install -y -q chromium chromium-driver || ($(APT) update -q && $(APT) install -y -q chromium chromium-driver))
 
 # Installs gunicorn (pip), wrk (Debian) and Prism (npm, into bench/.tools) when missing.
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
-	command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || ($(SUDO) apt-get update && $(SUDO) apt-get install -y wrk)
+	command -v wrk >/dev/null || $(APT) install -y wrk || ($(APT) update && $(APT) install -y wrk)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info test-artifacts

@@ -3,7 +3,8 @@
 The repository root is the package: `toolkit/`, `mocks/` and `spec/` install as
 `xsolla_contract.toolkit`, `xsolla_contract.mocks` and `xsolla_contract.spec`.
 Every folder under them is found here, so a new module or spec area is packaged
-without anyone listing it; the spec's YAML and Markdown files are package data.
+without anyone listing it; the spec's YAML and Markdown files and the mock's page
+templates and static files are package data.
 """
 
 from setuptools import find_namespace_packages, setup
@@ -24,6 +25,10 @@ class BuildPy(build_py):
 
 setup(
     packages=packages,
-    package_data={name: ["*.yaml", "*.md"] for name in packages if name.startswith("xsolla_contract.spec")},
+    package_data={
+        **{name: ["*.yaml", "*.md"] for name in packages if name.startswith("xsolla_contract.spec")},
+        # the mock's pages: templates and static files
+        **{name: ["*.html", "*.css", "*.js"] for name in packages if name.startswith("xsolla_contract.mocks.pages")},
+    },
     cmdclass={"build_py": BuildPy},
 )

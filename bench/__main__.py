@@ -1,6 +1,9 @@
 """`make bench` (`python -m bench`): every benchmark, written to bench/results/<date>.md (never
 asserted in tests). `python -m bench <name>` runs one of them; each subcommand is a function
-of this module's COMMANDS table, which writes its own section of the results."""
+of this module's COMMANDS table, which writes its own section of the results.
+
+`python -m bench soak --minutes N [--clients C]` is the long run under mixed traffic
+(bench/soak.py, not part of `make bench`), written to bench/results/soak-<date>.md."""
 
 from __future__ import annotations
 
@@ -151,4 +154,9 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["soak"]:
+        from . import soak
+
+        soak.main(sys.argv[2:])
+    else:
+        main(sys.argv[1:])

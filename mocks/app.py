@@ -1,12 +1,17 @@
-"""The Flask adapter of the mock: routes, CORS, latency and the `/__mock__` control API.
+"""The Flask adapter of the mock: routes, exposure, latency and the `/__mock__` control API.
 
 One Flask rule per spec path, all served by one view that hands the request to the
 engine. Requests may carry the production base path (`/api/v2/...`, like
-`https://store.xsolla.com/api`) or not (`/v2/...`).
+`https://store.xsolla.com/api`) or not (`/v2/...`); the control API answers only at
+`/__mock__`. In front of everything, `toolkit.exposure` checks the Host, CORS, what may
+call the control API and the request size (see that module).
 
 The control endpoints (`/__mock__/...`, outside the API's paths, for tests and frontend
 work) are registered by `control.py`; docs/control-api.md lists them, generated from
 their views.
+
+Pages (mocks/pages/): the dashboard at `GET /__mock__/` and the payment page at
+`GET /paystation4/?token=TOKEN`, the payment UI's own path.
 """
 
 from __future__ import annotations
@@ -18,12 +23,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
+from ..toolkit.errors import api_error
+from ..toolkit.exposure import Exposure, ExposurePolicy
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
-from . import control, faults
+from . import control, faults, pages
+from .context import ApiError
+from .control import json_response
 from .engine import Engine, MockConfig
 from .store import Store, open_store
+
+CONTROL_PREFIX = "/__mock__"
 
 _ENV_PREFIX = "XSOLLA_MOCK_"
 
@@ -37,8 +49,12 @@ def config_from_env(base: MockConfig | None = None) -> MockConfig:
             continue
         if isinstance(current, bool):
             value: Any = raw.lower() in ("1", "true", "yes", "on")
+        elif isinstance(current, tuple):
+            value = tuple(part.strip() for part in raw.split(",") if part.strip())
         elif isinstance(current, int) and not isinstance(current, bool):
             value = int(raw)
+        elif isinstance(current, float):
+            value = float(raw)
         else:
             value = raw
         setattr(config, name, value)
@@ -68,6 +84,7 @@ def create_app(
         spec = Spec.from_path(spec)
     if not isinstance(store, Store):
         store = open_store(store or os.environ.get(_ENV_PREFIX + "STATE"))
+    policy = exposure_policy(config)
     engine = Engine(spec, store, config)
     start_state = control.initialise(engine)
 
@@ -77,6 +94,7 @@ def create_app(
     app.url_map.strict_slashes = False
     app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
     app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = Exposure(app.wsgi_app, policy)  # type: ignore[method-assign]  # first: refuse before anything
 
     def serve(**_params: str) -> Response:
         if config.latency_ms or config.latency_max_ms:
@@ -99,9 +117,11 @@ def create_app(
     methods = sorted({op.method for op in spec.operations.values()})
     for template in sorted({op.path for op in spec.operations.values()}):
         rule = re.sub(r"\{(\w+)\}", r"<\1>", template)
-        app.add_url_rule(rule, endpoint=template, view_func=serve, methods=methods)
+        # OPTIONS is the engine's (405 with the path's Allow); CORS preflights never get here
+        app.add_url_rule(rule, endpoint=template, view_func=serve, methods=methods, provide_automatic_options=False)
 
     control.register(app, engine)
+    pages.register(app, engine)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:
@@ -111,29 +131,32 @@ def create_app(
     def not_allowed(_exc: Exception) -> Response:
         return serve()
 
-    @app.after_request
-    def cors(response: Response) -> Response:
-        if config.cors:
-            origin = request.headers.get("Origin")
-            response.headers["Access-Control-Allow-Origin"] = origin or "*"
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Credentials"] = "true"
-            response.headers["Access-Control-Expose-Headers"] = "x-transaction-id, allow"
-        return response
+    @app.errorhandler(ApiError)
+    def api_error_answer(exc: ApiError) -> Response:
+        return json_response(exc.body(), exc.status)
 
-    @app.before_request
-    def preflight() -> Response | None:
-        if config.cors and request.method == "OPTIONS":
-            resp = Response(status=204)
-            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-            resp.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "Authorization, Content-Type, x-unauthorized-id, x-user"
-            )
-            resp.headers["Access-Control-Max-Age"] = "600"
-            return resp
-        return None
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:  # raised by Flask or werkzeug around the control API
+        status = exc.code or 500
+        return json_response(api_error(status, 0, f"[0401-0000]: {exc.name}. {exc.description}"), status)
 
     return app
+
+
+def exposure_policy(config: MockConfig) -> ExposurePolicy:
+    """The mock's exposure rules from its settings; bound to a non-loopback address, the control
+    API gets a token (a new one unless `config.control_token` names it; the banner prints it)."""
+    policy = ExposurePolicy(
+        bind_host=config.host,
+        allow_hosts=tuple(config.allow_hosts),
+        cors=config.cors,
+        cors_origins=tuple(config.cors_origins),
+        control_prefixes=(CONTROL_PREFIX,),
+        control_token=config.control_token,
+        max_body_bytes=config.max_body_bytes,
+    ).with_control_token()
+    config.control_token = policy.control_token
+    return policy
 
 
 class _BasePathMiddleware:
@@ -145,7 +168,7 @@ class _BasePathMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         for prefix in self.prefixes:
-            if path.startswith(prefix + "/"):
+            if path.startswith(prefix + "/") and not path[len(prefix) :].startswith(CONTROL_PREFIX):
                 environ["PATH_INFO"] = path[len(prefix) :]
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
                 break

@@ -19,9 +19,13 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..toolkit import strict_json
 
 DEV_JWT_SECRET = "xsolla-contract-dev-secret"
 
@@ -33,6 +37,14 @@ DOCS_TEST_TOKEN = (
     "cHBvcnRAeHNvbGxhLmNvbSIsInR5cGUiOiJ4c29sbGFfbG9naW4iLCJ4c29sbGFfbG9naW5fcHJvamVjdF9pZCI6ImU2ZGZhYWM2LTc4YTgt"
     "MTFlOS05MjQ0LTQyMDEwYWE4MDAwNCIsInB1Ymxpc2hlcl9pZCI6MTU5MjR9.GCrW42OguZbLZTaoixCZgAeNLGH2xCeJHxl8u8Xn2aI"
 )
+
+
+_PROJECT_ID = re.compile(r"[1-9][0-9]{0,17}")  # ASCII digits, no leading zero, within a 64-bit integer
+
+
+def parse_project_id(text: str | None) -> int | None:
+    """A project (or merchant) id as the service writes it, else None: `٤٤٠٥٦` or `044056` name no project."""
+    return int(text) if text and _PROJECT_ID.fullmatch(text) else None
 
 
 class AuthError(Exception):
@@ -102,9 +114,9 @@ def decode_token(token: str, *, secret: str | None = None, now: float | None = N
     if len(parts) != 3:
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token is not a JWT")
     try:
-        header = json.loads(_unb64url(parts[0]))
-        claims = json.loads(_unb64url(parts[1]))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        header = strict_json.loads(_unb64url(parts[0]))
+        claims = strict_json.loads(_unb64url(parts[1]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):  # strict_json.JsonRefused is a ValueError
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token is not a JWT") from None
     if not isinstance(claims, dict) or not isinstance(header, dict):
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token is not a JWT")
@@ -121,8 +133,8 @@ def decode_token(token: str, *, secret: str | None = None, now: float | None = N
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has no subject")
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)):
-        raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has no expiry")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+        raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has no valid expiry (exp)")
     if exp < (now if now is not None else time.time()):
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has expired")
     return claims
@@ -150,13 +162,13 @@ def _basic(headers: dict[str, str], project_id: int | None, config: AuthConfig) 
         raise AuthError(
             401, 1020, "[0401-1020]: Error in Authentication method occurred: malformed Basic credentials"
         ) from None
-    if not sep or not ident.isdigit() or not key:
+    ident_n = parse_project_id(ident)
+    if not sep or ident_n is None or not key:
         raise AuthError(
             401, 1020, "[0401-1020]: Error in Authentication method occurred: credentials must be project_id:api_key"
         )
-    if config.api_key is not None and not hmac.compare_digest(key, config.api_key):
+    if config.api_key is not None and not hmac.compare_digest(key.encode(), config.api_key.encode()):
         raise AuthError(401, 1020, "[0401-1020]: Error in Authentication method occurred: wrong API key")
-    ident_n = int(ident)
     if project_id is not None and ident_n not in (project_id, config.merchant_id):
         raise AuthError(403, 0, f"Forbidden: these credentials are for project {ident_n}, not project {project_id}")
     return Principal("admin", project_id=project_id if project_id is not None else ident_n)

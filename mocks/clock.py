@@ -3,13 +3,19 @@
 Periods, promotion dates, daily-chain days and limit resets all read this clock.
 Token expiry (`exp`) does not: that is authentication, checked against real time.
 The offset lives in the store, so exported state and every worker process agree.
+The clock stays between EARLIEST and LATEST: a move beyond is refused (ValueError), so
+no date the mock computes from it (periods, resets, expiries) leaves Python's range.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 CLOCK_KEY = (0, "__mock__", "clock")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_RANGE = f"the mock's clock stays between {EARLIEST.date()} and {LATEST.date()}"
 
 
 def utcnow() -> datetime:
@@ -32,9 +38,25 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def _offset_to(moment: datetime) -> float:
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"{iso(moment)} is out of range: {_RANGE}")
+    return (moment - utcnow()).total_seconds()
+
+
 class Clock:
     def __init__(self, offset: float = 0.0):
-        self.offset = float(offset)
+        try:
+            self.offset = float(offset)
+            self._check(self.offset)
+        except (TypeError, ValueError, OverflowError):
+            self.offset = 0.0  # a stored offset out of range (written before it was checked) counts as none
+
+    @staticmethod
+    def _check(offset: float) -> None:
+        seconds_to_limits = ((EARLIEST - utcnow()).total_seconds(), (LATEST - utcnow()).total_seconds())
+        if not (math.isfinite(offset) and seconds_to_limits[0] <= offset <= seconds_to_limits[1]):
+            raise ValueError(f"an offset of {offset:g} s is out of range: {_RANGE}")
 
     def now(self) -> datetime:
         return utcnow() + timedelta(seconds=self.offset)
@@ -43,7 +65,9 @@ class Clock:
         return int(self.now().timestamp())
 
     def advance(self, seconds: float) -> None:
-        self.offset += float(seconds)
+        offset = self.offset + float(seconds)
+        self._check(offset)
+        self.offset = offset
 
     def set(self, moment: datetime) -> None:
-        self.offset = (moment - utcnow()).total_seconds()
+        self.offset = _offset_to(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

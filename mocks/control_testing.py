@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from ..toolkit import coverage
+from ..toolkit import coverage, strict_json
 from .context import ApiError
 from .engine import Engine
 from .faults import FaultRuleError
@@ -50,9 +50,12 @@ def register(app: Flask, engine: Engine) -> None:
         with the nearest operationIds), 400 for a body that is not JSON.
         """
         try:
-            data = json.loads(request.get_data() or b"{}", parse_constant=_no_constant)
-        except ValueError as exc:
-            return _error(ApiError(400, 1102, f"[0401-1102]: Bad Request. The body is not valid JSON: {exc}"))
+            data = strict_json.loads(request.get_data() or b"{}")
+        except strict_json.JsonRefused as exc:
+            if exc.malformed:
+                return _error(ApiError(400, 1102, f"[0401-1102]: Bad Request. The body is not valid JSON: {exc}"))
+            problem = [{"property": "body" + exc.pointer, "message": str(exc)}]
+            return _error(ApiError(422, 1102, f"[0401-1102]: Unprocessable Entity. {exc}", problem))
         try:
             rule = book.add(data)
         except FaultRuleError as exc:
@@ -118,10 +121,6 @@ def register(app: Flask, engine: Engine) -> None:
         """Start counting coverage again from zero."""
         engine.coverage.clear()
         return Response(status=204)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _no_rule(rule_id: int) -> ApiError:

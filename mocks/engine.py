@@ -30,6 +30,7 @@ from faker import Faker
 
 from ..toolkit._json import dumps
 from ..toolkit.coverage import Tally
+from ..toolkit.exposure import DEFAULT_MAX_BODY_BYTES
 from ..toolkit.spec import Operation, Spec
 from ..toolkit.validation import UNREADABLE_BODY, HttpRequest, HttpResponse, Validator
 from .auth import AuthConfig, AuthError, Principal, authenticate
@@ -40,6 +41,8 @@ from .resources import ResourceTable
 from .rules.orders import of_user
 from .shape import Shaper
 from .store import ANY_KIND, MemoryStore, Store, Transaction
+
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # reused answers kept at most (besides their count)
 
 
 @dataclass
@@ -53,6 +56,11 @@ class MockConfig:
     seed: int | None = 1
     empty: bool = False
     fixtures: str | None = None
+    webhook_url: str | None = None  # where every project's webhooks go, unless a project sets its own
+    webhook_secret: str | None = None  # the key that signs them (kept in memory only)
+    webhook_mode: str = "combined"  # combined | separate (payment/refund before order_paid/order_canceled)
+    webhook_user_validation: bool = False  # ask the game's server to validate the user before a payment
+    webhook_timeout: float = 3.0  # seconds the game's server has to answer
     latency_ms: int = 0  # every API answer delayed by this many ms ...
     latency_max_ms: int = 0  # ... or by a random delay up to this many, when above latency_ms
     cors: bool = True
@@ -61,6 +69,13 @@ class MockConfig:
     catalog_cache_size: int = 256  # Catalog views kept between writes.
     response_cache: bool = True  # Reuse a GET's answer within the same second while nothing was written.
     response_cache_size: int = 2048  # Answers kept by the response cache.
+    payment_token_ttl: int = 24 * 3600  # Seconds of the mock's clock a payment token opens the payment page.
+    # exposure (toolkit/exposure.py): who may reach the mock, and how much they may send
+    host: str = "127.0.0.1"  # The address the server is bound to: the Host check, and a control token off loopback.
+    allow_hosts: tuple[str, ...] = ()  # More names the Host header may give (comma-separated in the environment).
+    cors_origins: tuple[str, ...] = ()  # Origins besides loopback ones whose pages may call the API; "*": any.
+    control_token: str | None = None  # Required by /__mock__ when set (always set off loopback).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # Largest request body; larger ones get 413.
 
     @property
     def auth(self) -> AuthConfig:
@@ -104,14 +119,27 @@ class Engine:
         self.journal = Journal(self.config.journal_size)
         self.faults = FaultBook(spec)  # fault rules (mocks/faults.py); a reset removes them
         self.coverage = Tally()  # what clients' calls exercised, every call since it was last cleared
-        self._responses = _Lru(self.config.response_cache_size)
+        self._responses = _Lru(
+            self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda hit: len(hit[0].body) + 512
+        )
         self.cache: OrderedDict[Any, Any] = OrderedDict()
+        self._versions: dict[Any, Any] = {}  # key -> the version of it the cache holds
         self._cache_lock = threading.Lock()
+        self.clock_listeners: list[Callable[[datetime], None]] = []  # told when the clock moves (webhook retries)
+        self.webhooks: Any = None  # the webhook sender, once attached (mocks.webhooks.attach)
         self.unserved = [
             op.operation_id
             for op in spec.operations.values()
             if op.operation_id not in self.hooks and self.resources.action_for(op) is None
         ]
+
+    def forget(self) -> None:
+        """Drop what is kept in memory besides the store: derived views and reused answers."""
+        with self._cache_lock:
+            self.cache.clear()
+            self._versions.clear()
+        self._responses.clear()
+        self.validator.forget()
 
     # ------------------------------------------------------------------ clock
 
@@ -131,7 +159,10 @@ class Engine:
             if seconds:
                 clock.advance(seconds)
             tx.put(*CLOCK_KEY, {"offset": clock.offset})
-        return clock.now()
+        now = clock.now()
+        for listener in self.clock_listeners:
+            listener(now)
+        return now
 
     def cached(
         self,
@@ -157,9 +188,15 @@ class Engine:
                 return self.cache[full_key]
         value = build()
         with self._cache_lock:
+            older = self._versions.get(key)
+            if older is not None and older != version:  # counters only grow: an older version is never asked again
+                self.cache.pop((older, key), None)
+            self._versions[key] = version
             self.cache[full_key] = value
             while len(self.cache) > self.config.catalog_cache_size:
-                self.cache.popitem(last=False)
+                (dropped, dropped_key), _ = self.cache.popitem(last=False)
+                if self._versions.get(dropped_key) == dropped:
+                    del self._versions[dropped_key]
         return value
 
     # ---------------------------------------------------------------- serving
@@ -185,7 +222,7 @@ class Engine:
                 raise ApiError(
                     404,
                     0,
-                    f"[0401-0000]: No operation matches {req.method} {path}"
+                    f"[0401-0000]: No operation matches {req.method} {_clip(path, 200)}"
                     + (f"; nearest: {'; '.join(str(o) for o in near)}" if near else ""),
                     {"nearest": [{"operationId": o.operation_id, "method": o.method, "path": o.path} for o in near]},
                 )
@@ -203,7 +240,14 @@ class Engine:
                 response = HttpResponse(cached.status, {**cached.headers, "x-transaction-id": txid}, cached.body)
             else:
                 raw_project = match.path_params.get("project_id")
-                project_id = int(raw_project) if raw_project and raw_project.isdigit() else None
+                project_id = path_project(match.path_params)
+                if raw_project and project_id is None:  # int() also reads other scripts' digits: not a project
+                    raise ApiError(
+                        422,
+                        1102,
+                        f"[0401-1102]: Unprocessable Entity. project_id: {_clip(raw_project, 40)!r} is not an integer",
+                        [{"property": "path.project_id", "message": "not an integer"}],
+                    )
                 try:
                     principal = authenticate(op.security, req.headers, project_id, self.config.auth)
                 except AuthError as exc:
@@ -238,13 +282,13 @@ class Engine:
         entry: dict[str, Any] = {
             "time": time.time(),
             "method": req.method,
-            "path": req.path,
-            "query": req.query,
+            "path": _clip(req.path, 2000),
+            "query": [(_clip(k, 200), _clip(v, 200)) for k, v in req.query[:50]],
             "operation": op.operation_id if op else None,
             "status": response.status,
             "user": principal.user_id if principal else None,
-            "request_violations": request_violations,
-            "response_violations": response_violations,
+            "request_violations": [_clip(v, 1000) for v in request_violations[:20]],
+            "response_violations": [_clip(v, 1000) for v in response_violations[:20]],
             "cached": cached is not None,
             "transaction_id": txid,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -339,9 +383,12 @@ class Engine:
 
     # ------------------------------------------------------------- in process
 
-    def run(self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None) -> Any:
-        """Run domain code in one transaction outside any request (control API, fixtures)."""
-        with self.store.transaction() as tx:
+    def run(
+        self, project_id: int, fn: Callable[[Ctx], Any], principal: Principal | None = None, *, write: bool = True
+    ) -> Any:
+        """Run domain code in one transaction outside any request (control API, fixtures, pages);
+        `write=False` announces a reader."""
+        with self.store.transaction(write=write) as tx:
             ctx = Ctx(
                 self,
                 None,
@@ -394,6 +441,11 @@ class Engine:
         return self.handle(HttpRequest(op.method, url, query_list, hdrs, data))
 
 
+def _clip(text: str, limit: int) -> str:
+    """The journal keeps what hostile requests send within bounds (it holds hundreds of entries)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _property(where: str) -> str:
     """`request body /a/0/b` -> `body/a/0/b`; `query limit` -> `query.limit`."""
     if where.startswith("request body"):
@@ -403,11 +455,12 @@ def _property(where: str) -> str:
 
 
 class _Lru:
-    """A small thread-safe least-recently-used map."""
+    """A small thread-safe least-recently-used map, bounded in entries and, with `weigh`, in bytes."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None):
         self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._size = size
+        self._size, self._max_bytes, self._weigh = size, max_bytes, weigh
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
@@ -418,10 +471,24 @@ class _Lru:
             return value
 
     def put(self, key: Any, value: Any) -> None:
+        weight = self._weigh(value) if self._weigh else 0
+        if self._max_bytes is not None and weight > self._max_bytes // 8:
+            return  # one answer may not take an eighth of the budget
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None and self._weigh:
+                self._bytes -= self._weigh(old)
             self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            self._bytes += weight
+            while len(self._data) > self._size or (self._max_bytes is not None and self._bytes > self._max_bytes):
+                _, dropped = self._data.popitem(last=False)
+                if self._weigh:
+                    self._bytes -= self._weigh(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
 
 
 class _MethodNotAllowed(Exception):

@@ -1,9 +1,10 @@
 """Start states of the mock: a fixtures file of the user's own, or a generated project.
 
 A fixtures file (YAML or JSON) lists request bodies of the admin create calls by
-section (`SECTIONS`, in the order they are loaded), with `project_id` and `balances`
-beside them; keys starting with `_` are loading instructions (`_active`, `_codes`,
-`_generate`, `_keys`, `_rewards`, `_values`), not fields. docs/fixtures.md describes the
+section (`SECTIONS`, in the order they are loaded), with `project_id`, `balances` and
+`webhooks` (url, secret or secret_env, mode, user_validation) beside them; keys starting
+with `_` are loading instructions (`_active`, `_codes`, `_generate`, `_keys`, `_rewards`,
+`_values`), not fields. docs/fixtures.md describes the
 format (its table of sections is generated from `SECTIONS`) and
 examples/fixtures/store.yaml uses all of it.
 
@@ -72,11 +73,11 @@ def read_fixtures(path: str | Path) -> dict[str, Any]:
     data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     if not isinstance(data, Mapping):
         raise FixtureError(f"{path}: a fixtures file is a mapping of sections (groups, virtual_items, ...)")
-    unknown = set(data) - {s for s, _ in SECTIONS} - {"project_id", "balances"}
+    unknown = set(data) - {s for s, _ in SECTIONS} - {"project_id", "balances", "webhooks"}
     if unknown:
         raise FixtureError(
             f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(s for s, _ in SECTIONS)}, balances, project_id"
+            f"known: {', '.join(s for s, _ in SECTIONS)}, balances, webhooks, project_id"
         )
     return dict(data)
 
@@ -189,6 +190,13 @@ class _Loader:
 def load_fixtures(engine: Engine, data: Mapping[str, Any]) -> None:
     """Load a fixtures structure (see the module docstring) through the API's own operations."""
     loader = _Loader(engine, int(data.get("project_id") or engine.config.project_id))
+    if data.get("webhooks") is not None:
+        from .webhooks import configure_from_fixtures
+
+        try:
+            configure_from_fixtures(engine, loader.project, data["webhooks"])
+        except ValueError as exc:
+            raise FixtureError(f"webhooks: {exc}") from None
     if "upsell" in data:  # upsell's admin calls authenticate users, not API keys
         data = dict(data)
         upsell = data.pop("upsell")

@@ -24,6 +24,13 @@ rebuilt when a definition changes, on load and on clear. A transaction holding
 uncommitted writes to the kind answers from a scan of the kind instead (correct, not
 fast; no request lists what it has just written).
 
+Start state: `starting()` is held while a process fills an empty store with its start state
+(one process at a time, across processes for SQLite), and `loading_start_state()` marks the
+store while that happens, so that a start interrupted half-way is noticed and done again.
+
+Nothing JSON cannot hold reaches a record: request bodies and control calls are read
+strictly (`toolkit.strict_json`: no NaN, Infinity or numbers beyond 64 bits).
+
 Write counters: `generation` grows with every committed write, `kind_generations(kinds)`
 with every write to those kinds (and with bulk changes: load, clear); derived views
 (catalog pages, indexes) are cached against them. A transaction reads the counters
@@ -84,6 +91,9 @@ def _number(sort: Any) -> float:
 
 # An index query's answer: (record key, entry part, record), in index order.
 Row = tuple[str, str, Any]
+
+
+START_MARKER = (0, "__mock__", "loading-start-state")
 
 
 def _dump(value: Any) -> str:
@@ -318,8 +328,39 @@ class Store:
         """How many committed writes touched each kind (all projects)."""
         return _kind_counts(self.generations(), kinds)
 
+    def projects(self) -> list[int]:
+        """The projects that hold records, in ascending order."""
+        raise NotImplementedError
+
     def export(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def count(self) -> int:
+        """How many records the store holds."""
+        raise NotImplementedError
+
+    def has_records(self) -> bool:
+        return self.count() > 0
+
+    @contextmanager
+    def starting(self) -> Iterator[None]:
+        """Held while the start state is checked and loaded (one process at a time)."""
+        with self._lock:
+            yield
+
+    @contextmanager
+    def loading_start_state(self) -> Iterator[None]:
+        """Marks the store while the start state is loaded; see `start_interrupted`."""
+        with self.transaction() as tx:
+            tx.put(*START_MARKER, {"loading": True})
+        yield
+        with self.transaction() as tx:
+            tx.delete(*START_MARKER)
+
+    def start_interrupted(self) -> bool:
+        """Did a process stop half-way through loading the start state?"""
+        with self.transaction(write=False) as tx:
+            return tx.exists(*START_MARKER)
 
     def load(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -448,6 +489,10 @@ class MemoryStore(Store):
     def generations(self) -> dict[str, int]:
         return dict(self._generations)
 
+    def projects(self) -> list[int]:
+        with self._lock:
+            return sorted({project for (project, _), bucket in self._data.items() if bucket})
+
     def export(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -456,6 +501,10 @@ class MemoryStore(Store):
                 ],
                 "counters": [[p, s, n] for (p, s), n in self._counters.items()],
             }
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(bucket) for bucket in self._data.values())
 
     def load(self, state: dict[str, Any]) -> None:
         self._check_state(state)
@@ -486,6 +535,26 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._lock_file = open(f"{self.path}.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
+        # processes that start together take turns: creating the schema, then loading the start state
+        self._start_file = open(f"{self.path}.start.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
+        with self._start_lock():
+            self._create_schema()
+
+    @contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        with self._lock:
+            if self._start_file is not None:
+                fcntl.flock(self._start_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if self._start_file is not None:
+                    fcntl.flock(self._start_file, fcntl.LOCK_UN)
+
+    def starting(self) -> Any:
+        return self._start_lock()
+
+    def _create_schema(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(
@@ -676,6 +745,14 @@ class SqliteStore(Store):
         with self._lock:
             return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
 
+    def projects(self) -> list[int]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT DISTINCT project FROM records ORDER BY project")]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+
     def export(self) -> dict[str, Any]:
         with self._lock:
             rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY id").fetchall()
@@ -724,8 +801,9 @@ class SqliteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._db.close()
-            if self._lock_file is not None:
-                self._lock_file.close()
+            for handle in (self._lock_file, self._start_file):
+                if handle is not None:
+                    handle.close()
 
 
 ANY_KIND = "*"  # in `kind_generations`: every committed write counts

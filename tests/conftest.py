@@ -8,12 +8,15 @@ checks every response against the spec; tests that use it run twice: in process
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from xsolla_contract.mocks import MockConfig, create_app
 from xsolla_contract.toolkit.spec import Spec
-from xsolla_contract.toolkit.testing import ContractClient, MockServer
+from xsolla_contract.toolkit.testing import ContractClient, MockServer, ServerProcess
 from xsolla_contract.toolkit.validation import Validator
 
 pytest_plugins = ["pytester"]
@@ -66,3 +69,22 @@ def app_api(mock_app, validator: Validator) -> ContractClient:
     client = ContractClient(validator, app=mock_app, project_id=PROJECT)
     client.reset()
     return client
+
+
+@contextmanager
+def running_cli(command: str, *args: str) -> Iterator[str]:
+    """`xsolla-contract COMMAND ARGS --port 0` in a process of its own; yields its root URL once its
+    banner is out, and stops it (SIGTERM) at the end."""
+    import sys
+
+    executable = str(Path(sys.executable).parent / "xsolla-contract")
+    ready = (lambda line: "/__mock__/" in line) if command == "mock" else None
+    with ServerProcess([executable, command, *args, "--port", "0"], ready=ready) as server:
+        assert server.url is not None
+        yield server.url.removesuffix("/api")
+
+
+@pytest.fixture(scope="session")
+def cli_server():
+    """`cli_server("mock", "--seed", "1")` as a context manager: a mock (or proxy) started from the command line."""
+    return running_cli

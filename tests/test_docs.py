@@ -113,11 +113,11 @@ def run_shell(block: Block, server: MockServer | None) -> str:
     another block with the same commands, such as `.venv/bin/pytest examples/store_client`)."""
     if block.code in _OUTPUTS:
         return _OUTPUTS[block.code]
-    extra = {}
+    extra = {name: str(_free_port()) for name in ("PORT", "MOCK_PORT") if f"${{{name}:-" in block.code}
     if server is not None:
         for method, path in (("POST", "reset"), ("DELETE", "coverage")):  # as right after `make mock`
             urllib.request.urlopen(urllib.request.Request(f"{server.url}/__mock__/{path}", method=method), timeout=60)
-        extra = {"BASE": f"{server.url}/api", "MOCK": server.url}
+        extra.update(BASE=f"{server.url}/api", MOCK=server.url)
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.code],
         cwd=ROOT,
@@ -129,6 +129,15 @@ def run_shell(block: Block, server: MockServer | None) -> str:
     assert done.returncode == 0, f"{block.id} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     _OUTPUTS[block.code] = done.stdout
     return done.stdout
+
+
+def _free_port() -> int:
+    """For blocks that start their own servers on `${PORT:-...}`: a free port of 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def run_server(block: Block) -> None:
@@ -225,6 +234,12 @@ def test_purchase_session(seeded_server: MockServer) -> None:
     assert "best discount applies" in block.code and "16.00" in block.code
 
 
+def test_pay_page_session(seeded_server: MockServer) -> None:
+    out = run_shell(named("pay-page"), seeded_server).splitlines()
+    assert re.fullmatch(re.escape(seeded_server.url) + r"/paystation4/\?token=[0-9a-f]{32}", out[0]), out
+    assert re.fullmatch(r"303 https://game\.example/thanks\?user_id=player-3&invoice_id=\d+&status=done", out[1]), out
+
+
 def test_faults_session(seeded_server: MockServer) -> None:
     out = run_shell(named("faults"), seeded_server).splitlines()
     assert out[1].startswith('{"errorCode": 0, "errorMessage": "[0401-0000]: Service Unavailable", "statusCode": 503')
@@ -242,6 +257,18 @@ def test_fuzz_session() -> None:
     out = run_shell(named("fuzz"), None)
     assert "227/227 operations exercised, 227/227 reached a documented 2xx" in out and ", 0 failures" in out
     assert "Reports: /tmp/xsolla-fuzz/junit.xml" in out and Path("/tmp/xsolla-fuzz/coverage.json").is_file()
+
+
+def test_webhook_check_session() -> None:
+    out = run_shell(named("webhook-check"), None)
+    assert "ok   user_validation of a test user" in out and "ok   duplicate gets the same answer" in out
+    assert out.rstrip().endswith("8 passed, 0 failed")
+
+
+def test_webhook_purchase_session() -> None:
+    out = run_shell(named("webhook-purchase"), None).splitlines()
+    assert json.loads(out[0]) == {"order_id": 1, "action": "pay", "accepted": True, "status": "paid", "message": "paid"}
+    assert out[1:] == ["order_paid attempt 1 -> 204 delivered", '{"frozen_hammer":1}']
 
 
 def test_coverage_table_is_the_spec(spec: Spec) -> None:

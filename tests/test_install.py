@@ -25,6 +25,7 @@ from xsolla_contract.toolkit.testing import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ("toolkit", "mocks", "spec")
+PACKAGED = (".py", ".yaml", ".md", ".html", ".css", ".js")  # code, the spec, the mock's pages
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "*.sqlite*", "results", ".tools"
 )
@@ -93,12 +94,13 @@ def test_wheel_holds_every_module_and_spec_file_and_nothing_else(installed: Inst
     expected = {"xsolla_contract/__init__.py"}
     for sub in SUBPACKAGES:
         for path in (ROOT / sub).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yaml", ".md"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in PACKAGED:
                 expected.add(f"xsolla_contract/{path.relative_to(ROOT).as_posix()}")
     packaged = {n for n in names if n.startswith("xsolla_contract/")}
     assert expected - packaged == set(), "left out of the wheel"
     assert packaged - expected == set(), "in the wheel but not part of the package"
     assert "xsolla_contract/mocks/hooks/registry.py" in packaged
+    assert "xsolla_contract/mocks/pages/templates/paystation/pay.html" in packaged
 
 
 def test_installed_package_is_the_wheel_not_the_repository(installed: Installed) -> None:
@@ -124,6 +126,9 @@ def test_installed_mock_starts_answers_and_stops(installed: Installed) -> None:
             assert answer.status == 200
             page = json.load(answer)
         assert len(page["items"]) == 5 and page["has_more"] is True  # the seeded store
+        for path, expected in (("/__mock__/", b"dashboard.js"), ("/__mock__/static/dashboard.js", b"ControlError")):
+            with urllib.request.urlopen(f"{mock.url.removesuffix('/api')}{path}", timeout=30) as answer:
+                assert answer.status == 200 and expected in answer.read(), path  # the pages are package data
     assert mock.returncode == 0  # SIGTERM is a clean stop
 
 

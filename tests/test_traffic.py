@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -286,3 +287,101 @@ def test_proxy_command_writes_the_har_on_stop(live_server, tmp_path: Path) -> No
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
     assert [req.path for req, _ in read_har(har)] == ["/api/v2/project/44056/items/groups"]  # as forwarded
+
+
+def _raw_path(url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    """A request whose path is sent exactly as written (clients normalise dot segments away)."""
+    import http.client
+
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/%2e%2e/%2e%2e/__mock__/users/victim/grant",
+        "/api/%2E%2E/__mock__/users/victim/grant",
+        "/../__mock__/users/victim/grant",
+        "/api/v2/../../../__mock__/users/victim/grant",
+        "/api/v2/%252e%252e/%252e%252e/%252e%252e/__mock__/users/victim/grant",
+        "/api/v2/..%2f..%2f..%2f__mock__/users/victim/grant",
+        "/__mock__/users/victim/grant",
+        "/api/__mock__/users/victim/grant",
+    ],
+)
+def test_proxy_forwards_only_below_the_upstream_base_path(proxied, live_server, path: str) -> None:
+    proxy, front = proxied()
+    body = json.dumps({"sku": "gold", "quantity": 1000}).encode()
+    status, answer = _raw_path(front.url, "POST", path, body, {"Content-Type": "application/json"})
+    assert 400 <= status < 500 and json.loads(answer)["statusCode"] == status
+    victim = requests.get(f"{live_server.url}/__mock__/users/victim", timeout=10).json()
+    assert victim["inventory"] == {}  # the mock's control API was never reached through the proxy
+
+
+def test_proxy_normalises_paths_it_forwards(proxied) -> None:
+    proxy, front = proxied()
+    status, body = _raw_path(front.url, "GET", "/api/v2/project/44056/./items/../items/groups")
+    assert status == 200 and "groups" in json.loads(body)
+
+
+def test_proxy_refuses_connect(proxied) -> None:
+    proxy, front = proxied()
+    host, port = front.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.split(b" ")[1] == b"405" and b'"statusCode": 405' in answer
+
+
+def test_proxy_har_redacts_credentials_unless_asked(proxied, tmp_path: Path) -> None:
+    proxy, front = proxied()
+    user = ContractClient(proxy.validator, base_url="http://unused").token("har-user")
+    secret_headers = {"Cookie": "session=s3cr3t-cookie; theme=dark", "X-Api-Key": "s3cr3t-api-key"}
+    requests.get(f"{front.url}/api/v2/project/44056/items/groups", auth=("44056", "s3cr3t-key"), timeout=10)
+    requests.get(
+        f"{front.url}/api/v2/project/44056/cart",
+        headers={"Authorization": f"Bearer {user}", **secret_headers},
+        timeout=10,
+    )
+    proxy.flush()
+    written = Path(proxy.har_path).read_text()
+    for secret in ("s3cr3t-key", user, "s3cr3t-cookie", "s3cr3t-api-key", base64_of("44056:s3cr3t-key")):
+        assert secret not in written
+    assert "[redacted]" in written and "theme=[redacted]" in written
+    assert CliRunner().invoke(main, ["validate", proxy.har_path]).exit_code == 0  # still a valid recording
+
+    keep = ValidatingProxy(proxy.validator, proxy.upstream, har_path=str(tmp_path / "kept.har"), keep_secrets=True)
+    with MockServer(keep) as server:
+        requests.get(f"{server.url}/api/v2/project/44056/items/groups", auth=("44056", "s3cr3t-key"), timeout=10)
+        keep.flush()
+    assert base64_of("44056:s3cr3t-key") in (tmp_path / "kept.har").read_text()
+
+
+def base64_of(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_proxy_follows_the_exposure_rules(proxied) -> None:
+    proxy, front = proxied()
+    groups = f"{front.url}/api/v2/project/44056/items/groups"
+    assert requests.get(groups, headers={"Origin": "https://attacker.example"}, timeout=10).status_code == 403
+    assert requests.get(groups, headers={"Host": "attacker.example"}, timeout=10).status_code == 403
+    local = requests.get(groups, headers={"Origin": "http://localhost:3000"}, timeout=10)
+    assert local.status_code == 200 and local.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    report = requests.get(f"{front.url}/__proxy__/report", headers={"Origin": "http://localhost:3000"}, timeout=10)
+    assert report.status_code == 403  # the proxy's control endpoint answers no page of another origin
+    big = requests.post(
+        f"{front.url}/api/v2/project/44056/admin/items/virtual_items", data=b"x" * 2_000_000, timeout=10
+    )
+    assert big.status_code == 413 and big.json()["statusCode"] == 413

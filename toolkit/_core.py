@@ -220,6 +220,11 @@ class _KeepsParameters:
         self._accepted: OrderedDict[Any, Parameters] = OrderedDict()
         self._memo_lock = threading.Lock()
 
+    def forget(self) -> None:
+        """Drop the remembered parameter sets (the mock's reset gives their memory back)."""
+        with self._memo_lock:
+            self._accepted.clear()
+
     def _raw_key(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
         declared = self._declared.get(operation.parts)
         if declared is None:

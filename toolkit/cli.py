@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -37,7 +40,16 @@ def spec() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--lenient", is_flag=True, help="Accept unresolvable $refs as 'anything' (and say so).")
 def spec_check(path: str | None, lenient: bool) -> None:
-    """Resolve, validate and lint PATH (default: the bundled spec). Exit 1 on any problem."""
+    """Resolve, validate and lint PATH (default: the bundled spec and its webhooks). Exit 1 on any problem."""
+    from .spec import BUNDLED_WEBHOOKS
+
+    ok = _check_spec(path, lenient)
+    if path is None:
+        ok = _check_spec(str(BUNDLED_WEBHOOKS), lenient) and ok
+    sys.exit(0 if ok else 1)
+
+
+def _check_spec(path: str | None, lenient: bool) -> bool:
     from .lint import lint
 
     loaded = _load(path, lenient)
@@ -48,12 +60,16 @@ def spec_check(path: str | None, lenient: bool) -> None:
     by_tag = loaded.by_tag()
     parts = [f"{name} {sum(by_tag[t] for t in tags)}" for name, tags in groups.items()]
     summary = f"{len(loaded.operations)} operations" + (f" ({', '.join(parts)})" if parts else "")
+    if loaded.webhooks:
+        hooks = f"{len(loaded.webhooks)} webhooks ({', '.join(loaded.webhooks)})"
+        summary = f"{summary}, {hooks}" if loaded.operations else hooks
     if problems:
         for problem in problems:
             click.echo(f"  - {problem}", err=True)
         click.echo(f"{loaded.source}: {summary}; {len(problems)} problem(s)", err=True)
-        sys.exit(1)
+        return False
     click.echo(f"{loaded.source}: {summary}; resolved, valid, lint clean")
+    return True
 
 
 @spec.command("bundle")
@@ -78,9 +94,7 @@ def spec_bundle(out: str, spec_path: str | None, dereference: bool) -> None:
 
     fmt = FORMATS.get(Path(out).suffix.lower())
     if fmt is None:
-        raise click.BadParameter(
-            f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT"
-        )
+        raise click.BadParameter(f"{out}: the extension picks the format; use {', '.join(FORMATS)}", param_hint="OUT")
     if dereference:
         loaded = _load(spec_path)
         document, what = loaded.document, f"{len(loaded.operations)} operations, every $ref replaced by its target"
@@ -148,6 +162,94 @@ def coverage_table(loaded) -> str:
 # ------------------------------------------------------------------------ mock
 
 
+def _positive(flag: str, default: int, help_text: str, name: str | None = None):
+    names = [flag, name] if name else [flag]
+    return click.option(*names, default=default, show_default=True, type=click.IntRange(min=1), help=help_text)
+
+
+def _exposure_options(fn):
+    """Options the mock and the proxy share: who may reach them, how much they take, how they serve.
+    The command gets them as `exposure` (allow_hosts, cors_origins, control_token, max_body_bytes)
+    and `serving` (the arguments of `serving.create_server`)."""
+    from .exposure import DEFAULT_MAX_BODY_BYTES
+    from .serving import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_THREADS
+
+    options = [
+        click.option(
+            "--allow-host",
+            "allow_hosts",
+            multiple=True,
+            help="Also accept this name in the Host header (repeatable; '.example.com' for a domain and its "
+            "subdomains, '*' for any). By default only names of the address the server is bound to.",
+        ),
+        click.option(
+            "--cors-origin",
+            "cors_origins",
+            multiple=True,
+            help="Let browser pages from this origin call the API (repeatable, e.g. http://192.168.1.20:5173); "
+            "loopback origins always may. '*': any origin, without credentials.",
+        ),
+        click.option(
+            "--control-token",
+            default=None,
+            help="Require 'Authorization: Bearer TOKEN' on the control endpoints. Bound to a non-loopback "
+            "address, a token is generated (and printed) when none is given.",
+        ),
+        _positive(
+            "--max-body",
+            DEFAULT_MAX_BODY_BYTES,
+            "Largest request body in bytes; larger ones get 413.",
+            "max_body_bytes",
+        ),
+        _positive(
+            "--connection-limit",
+            DEFAULT_CONNECTION_LIMIT,
+            "Open connections at most; at the limit, the connections idle the longest are closed.",
+        ),
+        _positive("--idle-timeout", DEFAULT_IDLE_TIMEOUT, "Close keep-alive connections idle for this many seconds."),
+        _positive("--threads", DEFAULT_THREADS, "Worker threads."),
+    ]
+    names = ("allow_hosts", "cors_origins", "control_token", "max_body_bytes", "connection_limit", "idle_timeout")
+
+    @functools.wraps(fn)
+    def packed(**kwargs):
+        exposure = {name: kwargs.pop(name) for name in names}
+        serving = {"threads": kwargs.pop("threads")}
+        serving.update({n: exposure.pop(n) for n in ("connection_limit", "idle_timeout")})
+        serving["max_body_bytes"] = exposure["max_body_bytes"]
+        return fn(exposure=exposure, serving=serving, **kwargs)
+
+    for option in reversed(options):
+        packed = option(packed)
+    return packed
+
+
+def _system_allocator(command: str) -> None:
+    """Start this command again, once, with Python's allocator switched to the C library's.
+
+    A long-running mock gives the memory of a reset back to the system only so: Python's own
+    allocator keeps a whole 1 MiB arena for any object still alive in it, while freed pages of
+    the C allocator go back with `malloc_trim` (what a reset calls). Skipped when PYTHONMALLOC
+    is set, and when the command does not run as its own process (e.g. in a test runner).
+    """
+    if os.environ.get("PYTHONMALLOC") or sys.argv[1:2] != [command]:
+        return
+    if Path(sys.argv[0]).name not in ("xsolla-contract", "cli.py"):
+        return
+    env = {**os.environ, "PYTHONMALLOC": "malloc"}
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # fewer per-thread heaps to fragment
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "xsolla_contract.toolkit.cli", *sys.argv[1:]], env)
+    except OSError:
+        pass  # serve as we are
+
+
+def _control_token_lines(token: str | None) -> list[str]:
+    if not token:
+        return []
+    return [f"  control token: {token}   (send 'Authorization: Bearer <token>' to the control endpoints)"]
+
+
 @main.command("mock")
 @click.option(
     "--host",
@@ -189,8 +291,31 @@ def coverage_table(loaded) -> str:
     help="Delay every API answer: milliseconds (300) or a random delay in a range (50-200). "
     "Per operation: fault rules (POST /__mock__/faults).",
 )
-@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer cross-origin browser requests.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
+@click.option(
+    "--cors/--no-cors",
+    default=True,
+    show_default=True,
+    help="Answer browser pages of other origins (loopback ones and --cors-origin); --no-cors: none.",
+)
+@_exposure_options
+@click.option(
+    "--webhook-url", default=None, help="Send every project's order webhooks to this URL (the game's server)."
+)
+@click.option(
+    "--webhook-secret",
+    default=None,
+    help="Sign webhooks with this key (or set XSOLLA_MOCK_WEBHOOK_SECRET; it is never written to a file).",
+)
+@click.option(
+    "--webhook-mode",
+    type=click.Choice(["combined", "separate"]),
+    default="combined",
+    show_default=True,
+    help="combined: order_paid/order_canceled carry the payment; separate: payment/refund come first.",
+)
+@click.option(
+    "--webhook-user-validation", is_flag=True, help="Ask the game's server to validate the user before a payment."
+)
 def mock_cmd(
     host: str,
     port: int,
@@ -204,11 +329,23 @@ def mock_cmd(
     jwt_secret: str | None,
     latency_ms: tuple[int, int],
     cors: bool,
-    threads: int,
+    exposure: dict,
+    serving: dict,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    webhook_mode: str,
+    webhook_user_validation: bool,
 ) -> None:
-    """Serve the stateful mock of both APIs."""
+    """Serve the stateful mock of both APIs.
+
+    With --webhook-url, the mock notifies the game's server about its orders as Xsolla
+    does: order_paid when an order is paid (or a free or virtual-currency purchase is
+    made), order_canceled when a paid order is canceled, signed with --webhook-secret and
+    retried on the mock's clock. GET /__mock__/webhooks lists every delivery.
+    """
     import base64
 
+    _system_allocator("mock")
     from ..mocks import MockConfig, create_app, mint_token
 
     config = MockConfig(
@@ -221,6 +358,12 @@ def mock_cmd(
         latency_ms=latency_ms[0],
         latency_max_ms=latency_ms[1],
         cors=cors,
+        host=host,
+        **exposure,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_mode=webhook_mode,
+        webhook_user_validation=webhook_user_validation,
     )
     spec_obj = _load(spec_path)
     try:
@@ -228,9 +371,10 @@ def mock_cmd(
     except (ValueError, OSError, ContractError) as exc:
         click.echo(f"cannot start the mock: {exc}", err=True)
         sys.exit(1)
-    server = _listen(app, "mock", host, port, threads, "xsolla-contract-mock")
+    config = app.config["ENGINE"].config  # with the XSOLLA_MOCK_* variables applied
+    server = _listen(app, "mock", host, port, serving, "xsolla-contract-mock")
     port = getattr(server, "effective_port", port)
-    base = f"http://{host}:{port}/api"
+    base = f"{_root(host, port)}/api"
     basic = base64.b64encode(f"{project_id}:{api_key or 'any-key'}".encode()).decode()
     token = mint_token("user-1", project=project_id, secret=jwt_secret, attributes={"tier": "gold", "level": 10})
     click.echo(f"Xsolla contract mock: {len(spec_obj.operations)} operations at {base}")
@@ -239,10 +383,14 @@ def mock_cmd(
     click.echo(f"  user:   Authorization: Bearer {token}")
     if api_key is None:
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
-    click.echo(
-        f"  control: {base.rsplit('/api', 1)[0]}/__mock__/  "
-        "(reset, state, requests, clock, orders, token, faults, coverage)"
-    )
+    root = base.rsplit("/api", 1)[0]
+    click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage, ...)")
+    click.echo(f"  pages:   {root}/__mock__/  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
+    for line in _control_token_lines(config.control_token):
+        click.echo(line)
+    if config.webhook_url:
+        signed = "signed" if config.webhook_secret else "NOT signed: set --webhook-secret"
+        click.echo(f"  webhooks: {config.webhook_url} ({config.webhook_mode}, {signed})")
     _run(server)
 
 
@@ -269,6 +417,11 @@ def mock_cmd(
     type=float,
     help="Exit 1 when fewer than PCT percent of their documented statuses were answered.",
 )
+@click.option(
+    "--control-token",
+    envvar="XSOLLA_MOCK_CONTROL_TOKEN",
+    help="The mock's control token, when it has one (bound off loopback); env XSOLLA_MOCK_CONTROL_TOKEN.",
+)
 def coverage_cmd(
     url: str,
     scope: str | None,
@@ -276,6 +429,7 @@ def coverage_cmd(
     markdown_path: str | None,
     minimum: float | None,
     min_responses: float | None,
+    control_token: str | None,
 ) -> None:
     """What the calls to a running mock exercised: per operation, the documented statuses
     answered and missing (the mock's GET /__mock__/coverage). Exit 1 below a minimum."""
@@ -287,7 +441,12 @@ def coverage_cmd(
 
     base = url.rstrip("/").removesuffix("/api")
     try:
-        answer = requests.get(f"{base}/__mock__/coverage", params={"scope": scope} if scope else None, timeout=60)
+        answer = requests.get(
+            f"{base}/__mock__/coverage",
+            params={"scope": scope} if scope else None,
+            headers={"Authorization": f"Bearer {control_token}"} if control_token else None,
+            timeout=60,
+        )
         data = answer.json()
     except (requests.RequestException, ValueError) as exc:
         click.echo(f"coverage: no mock answers at {base}: {exc}", err=True)
@@ -499,6 +658,102 @@ def fuzz_cmd(
     sys.exit(result.code)
 
 
+# ------------------------------------------------------------------- webhooks
+
+
+@main.group()
+def webhooks() -> None:
+    """Test a game's webhook handler: a battery of signed deliveries, or one delivery."""
+
+
+_SECRET_HELP = "The project's webhook secret key (env XSOLLA_WEBHOOK_SECRET)."
+
+
+@webhooks.command("check")
+@click.argument("url")
+@click.option("--secret", required=True, envvar="XSOLLA_WEBHOOK_SECRET", help=_SECRET_HELP)
+@click.option("--user", default="player-1", show_default=True, help="A user ID the game knows (user_validation).")
+@click.option("--timeout", default=3.0, show_default=True, type=float, help="Seconds the handler has to answer.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here.")
+def webhooks_check(url: str, secret: str, user: str, timeout: float, junit_path: str | None) -> None:
+    """Run the battery against the handler at URL; exit 1 naming every failed case.
+
+    Cases: a signed order_paid is accepted; a wrong and a missing signature are refused;
+    the same order_paid twice gets the same answer; order_canceled after order_paid;
+    user_validation for a known user (--user) and for a test_xsolla one (400
+    INVALID_USER); a body that is not JSON gets 400; every answer within the timeout
+    and as the spec describes it.
+    """
+    from .junit import write_junit
+    from .webhooks import check_handler
+
+    report = check_handler(url, secret, user=user, timeout=timeout)
+    click.echo(report.text())
+    if junit_path:
+        cases = [(c.name, len(c.exchanges), c.failures) for c in report.cases]
+        write_junit(junit_path, "xsolla-contract webhooks check", cases)
+    sys.exit(0 if report.ok else 1)
+
+
+@webhooks.command("send")
+@click.argument("event")
+@click.option("--url", required=True, help="The game's webhook URL.")
+@click.option("--secret", required=True, envvar="XSOLLA_WEBHOOK_SECRET", help=_SECRET_HELP)
+@click.option("--order", "order_id", type=int, help="Build the body from this order of a running mock.")
+@click.option("--mock", "mock_url", default="http://127.0.0.1:8080", show_default=True, help="The mock (with --order).")
+@click.option("--project-id", type=int, help="The order's project (with --order; default: the mock's).")
+@click.option(
+    "--mode", type=click.Choice(["combined", "separate"]), default="combined", show_default=True, help="Body format."
+)
+def webhooks_send(
+    event: str, url: str, secret: str, order_id: int | None, mock_url: str, project_id: int | None, mode: str
+) -> None:
+    """Send one signed EVENT to the game's server: built from a mock order, or the spec's example.
+
+    EVENT is user_validation, payment, order_paid, order_canceled, refund or partial_refund.
+    Prints the answer; exit 0 on a success (200, 201, 204), 1 otherwise.
+    """
+    import json
+
+    import requests
+
+    from .webhooks import DeliveryPolicy, WebhookValidator, deliver, encode, example_body
+
+    validator = WebhookValidator.bundled()
+    if event not in validator.spec.webhooks:
+        raise click.BadParameter(f"{event!r}: one of {', '.join(validator.spec.webhooks)}", param_hint="EVENT")
+
+    if order_id is not None:
+        params = {"mode": mode, **({"project_id": project_id} if project_id else {})}
+        try:
+            resp = requests.get(
+                f"{mock_url.rstrip('/')}/__mock__/orders/{order_id}/webhooks/{event}", params=params, timeout=10
+            )
+        except requests.RequestException as exc:
+            click.echo(f"cannot reach the mock at {mock_url}: {exc}", err=True)
+            sys.exit(2)
+        if resp.status_code != 200:
+            click.echo(f"the mock cannot build {event} for order {order_id}: {resp.status_code} {resp.text}", err=True)
+            sys.exit(2)
+        payload = resp.json()
+    else:
+        payload = example_body(event)
+    body = encode(payload)
+    answer = deliver(url, body, secret=secret)
+    result = validator.validate(
+        {"method": "POST", "url": url, "headers": {"content-type": "application/json"}, "body": body},
+        answer.as_response(),
+        event=event,
+    )
+    click.echo(f"{event} -> {url}")
+    click.echo(json.dumps(payload, indent=1, ensure_ascii=False))
+    click.echo(f"answer: {answer.describe()} ({answer.duration_ms:g} ms)")
+    for violation in result.violations:
+        if violation.kind != "security":  # the request was signed; only the answer is the handler's
+            click.echo(f"  - {violation}")
+    sys.exit(0 if DeliveryPolicy.for_event(event).outcome(answer.status) == "success" else 1)
+
+
 # -------------------------------------------------------------- validate, proxy
 
 
@@ -549,22 +804,51 @@ def validate_cmd(traffic: str, spec_path: str | None, junit_path: str | None, fm
 @click.option(
     "--har", "har_path", type=click.Path(dir_okay=False), help="Write the traffic that passed to this HAR file."
 )
+@click.option(
+    "--har-keep-secrets",
+    is_flag=True,
+    help="Keep credentials (Authorization, cookies, API keys, payment tokens) in the HAR file; redacted by default.",
+)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the server.")
+@click.option("--cors/--no-cors", default=True, show_default=True, help="Answer browser pages of other origins.")
+@_exposure_options
 def proxy_cmd(
-    upstream: str, host: str, port: int, strict: bool, har_path: str | None, spec_path: str | None, threads: int
+    upstream: str,
+    host: str,
+    port: int,
+    strict: bool,
+    har_path: str | None,
+    har_keep_secrets: bool,
+    spec_path: str | None,
+    cors: bool,
+    exposure: dict,
+    serving: dict,
 ) -> None:
     """A validating reverse proxy; GET /__proxy__/report summarises violations per operation."""
-    from .proxy import ValidatingProxy
+    _system_allocator("proxy")
+    from .exposure import ExposurePolicy
+    from .proxy import CONTROL_PREFIX, ValidatingProxy
     from .validation import Validator
 
-    proxy = ValidatingProxy(Validator(_load(spec_path)), upstream, strict=strict, har_path=har_path)
-    server = _listen(proxy, "proxy", host, port, threads, "xsolla-contract-proxy")
-    port = getattr(server, "effective_port", port)
-    click.echo(
-        f"validating proxy http://{host}:{port} -> {upstream}{' (strict)' if strict else ''}; "
-        f"report: http://{host}:{port}/__proxy__/report"
+    try:
+        policy = ExposurePolicy(bind_host=host, cors=cors, control_prefixes=(CONTROL_PREFIX,), **exposure)
+        policy = policy.with_control_token()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    proxy = ValidatingProxy(
+        Validator(_load(spec_path)),
+        upstream,
+        strict=strict,
+        har_path=har_path,
+        keep_secrets=har_keep_secrets,
+        policy=policy,
     )
+    server = _listen(proxy, "proxy", host, port, serving, "xsolla-contract-proxy")
+    root = _root(host, getattr(server, "effective_port", port))
+    mode = " (strict)" if strict else ""
+    click.echo(f"validating proxy {root} -> {upstream}{mode}; report: {root}{CONTROL_PREFIX}/report")
+    for line in _control_token_lines(policy.control_token):
+        click.echo(line)
     try:
         _run(server)  # a polite stop (SIGTERM) flushes the HAR file too
     finally:
@@ -574,17 +858,18 @@ def proxy_cmd(
 # ---------------------------------------------------------------- serving
 
 
-def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
-    """A waitress server bound to host:port, or one clear line and exit 1 when it cannot listen there.
+def _listen(app, what: str, host: str, port: int, serving: dict, ident: str):
+    """A server bound to host:port (`serving.create_server`: waitress with our connection handling and
+    errors in the API's format), or one clear line and exit 1 when it cannot listen there.
 
     SIGTERM stops the server cleanly (exit 0) from here on."""
     import errno
     import signal
 
-    from waitress.server import create_server
+    from .serving import create_server
 
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident=ident)
+        server = create_server(app, host=host, port=port, ident=ident, **serving)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             reason = f"port {port} is already in use (another {what} still running?); choose another with --port"
@@ -596,6 +881,10 @@ def _listen(app, what: str, host: str, port: int, threads: int, ident: str):
         sys.exit(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a polite stop, from the banner on
     return server
+
+
+def _root(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _run(server) -> None:

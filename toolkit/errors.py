@@ -56,3 +56,11 @@ class UnknownOperationError(ContractError, KeyError):
     def __str__(self) -> str:
         hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
         return f"Unknown operation {self.operation_id!r}.{hint}"
+
+
+def api_error(status: int, code: int, message: str, extended: object = None) -> dict[str, object]:
+    """An error body in the service's format: errorCode, errorMessage, statusCode[, errorMessageExtended]."""
+    body: dict[str, object] = {"errorCode": code, "errorMessage": message, "statusCode": status}
+    if extended is not None:
+        body["errorMessageExtended"] = extended
+    return body

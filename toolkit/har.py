@@ -121,6 +121,94 @@ def har_entry(
     return entry
 
 
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey"}
+)
+_SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "api-key", "signature")
+_SECRET_FIELDS = frozenset({"token", "access_token", "refresh_token", "api_key", "password", "secret"})
+
+
+def _secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
+
+
+def _redacted_header(name: str, value: str) -> str:
+    lowered = name.lower()
+    if lowered in ("authorization", "proxy-authorization"):
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "basic":  # keep the project id (it is in every path anyway), not the key
+            try:
+                ident = base64.b64decode(credential.strip(), validate=True).decode().partition(":")[0]
+            except (ValueError, UnicodeDecodeError):
+                ident = ""
+            if ident.isascii() and ident.isdigit():
+                return "Basic " + base64.b64encode(f"{ident}:{REDACTED}".encode()).decode()
+        return f"{scheme} {REDACTED}" if credential else REDACTED
+    if lowered == "cookie":
+        names = [pair.split("=", 1)[0].strip() for pair in value.split(";") if pair.strip()]
+        return "; ".join(f"{name}={REDACTED}" for name in names)
+    if lowered == "set-cookie":
+        first, sep, attributes = value.partition(";")
+        return f"{first.split('=', 1)[0].strip()}={REDACTED}{sep}{attributes}"
+    return REDACTED
+
+
+def _redacted_body(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    found = False
+
+    def scrub(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key.lower() in _SECRET_FIELDS and isinstance(value, str):
+                    out[key], found = REDACTED, True
+                else:
+                    out[key] = scrub(value)
+            return out
+        if isinstance(node, list):
+            return [scrub(item) for item in node]
+        return node
+
+    cleaned = scrub(data)
+    return json.dumps(cleaned, ensure_ascii=False) if found else text
+
+
+def redact(entry: dict[str, Any]) -> dict[str, Any]:
+    """A HAR entry without credentials: Authorization (a Basic credential keeps its project id),
+    cookies, API-key and token headers, query parameters named like secrets, and the `token`
+    fields of JSON bodies (payment tokens) are replaced by `[redacted]`."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    entry = json.loads(json.dumps(entry))
+    for side in ("request", "response"):
+        part = entry.get(side) or {}
+        for header in part.get("headers") or []:
+            if _secret_name(str(header.get("name", ""))):
+                header["value"] = _redacted_header(str(header["name"]), str(header.get("value", "")))
+        for cookie in part.get("cookies") or []:
+            cookie["value"] = REDACTED
+        body = part.get("postData") if side == "request" else part.get("content")
+        if body and isinstance(body.get("text"), str) and "json" in str(body.get("mimeType", "")):
+            body["text"] = _redacted_body(body["text"])
+    request = entry.get("request") or {}
+    for item in request.get("queryString") or []:
+        if _secret_name(str(item.get("name", ""))):
+            item["value"] = REDACTED
+    parts = urlsplit(str(request.get("url", "")))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(_secret_name(k) for k, _ in query):
+        query = [(k, REDACTED if _secret_name(k) else v) for k, v in query]
+        request["url"] = urlunsplit(parts._replace(query=urlencode(query)))
+    return entry
+
+
 def write_har(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
     """Write entries as a HAR 1.2 file (atomically)."""
     from .. import __version__

@@ -1,6 +1,6 @@
 """Lint rules `xsolla-contract spec check` applies on top of OpenAPI validity.
 
-- every operation states its security (an explicit `security: []` counts);
+- every operation (and webhook) states its security (an explicit `security: []` counts);
 - every operation has a 2xx response, with a schema or explicitly without content;
 - every example (media types, parameters, schemas) is valid against its schema;
 - links name existing operations and parameters.
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from openapi_schema_validator import OAS30Validator, OAS31Validator, oas30_format_checker, oas31_format_checker
 
 from .errors import Problem
 from .spec import Operation, Spec
@@ -20,8 +20,11 @@ from .spec import Operation, Spec
 __all__ = ["lint"]
 
 
-def _schema_errors(schema: Mapping[str, Any], value: Any) -> list[str]:
-    validator = OAS30Validator(schema, format_checker=oas30_format_checker)
+def _schema_errors(schema: Mapping[str, Any], value: Any, v31: bool = False) -> list[str]:
+    if v31:
+        validator = OAS31Validator(schema, format_checker=oas31_format_checker)
+    else:
+        validator = OAS30Validator(schema, format_checker=oas30_format_checker)
     return [
         f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
         for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
@@ -55,7 +58,7 @@ def _schema_examples(schema: Any, where: str, seen: set[str]) -> Iterator[tuple[
                 yield from _schema_examples(sub, f"{where}<{k}{i}>", seen)
 
 
-def _lint_operation(op: Operation, spec: Spec, seen: set[str]) -> Iterator[Problem]:
+def _lint_operation(op: Operation, spec: Spec, seen: set[str], v31: bool = False) -> Iterator[Problem]:
     here = f"{op.method} {op.path} ({op.operation_id})"
     if not op.definition.get("operationId"):
         yield Problem(here, "no operationId")
@@ -83,10 +86,10 @@ def _lint_operation(op: Operation, spec: Spec, seen: set[str]) -> Iterator[Probl
         if schema is None:
             continue
         for name, value in _media_examples(media):
-            for err in _schema_errors(schema, value):
+            for err in _schema_errors(schema, value, v31):
                 yield Problem(f"{here} {label} {name}", f"example does not match its schema at {err}")
         for where, sub, value in _schema_examples(schema, "schema", seen):
-            for err in _schema_errors(sub, value):
+            for err in _schema_errors(sub, value, v31):
                 yield Problem(f"{here} {label} {where}", f"schema example is invalid at {err}")
     for param in op.parameters:
         schema = param.get("schema")
@@ -94,7 +97,7 @@ def _lint_operation(op: Operation, spec: Spec, seen: set[str]) -> Iterator[Probl
             value = param["example"]
             if param.get("in") == "path" and isinstance(value, str) and schema.get("type") == "integer":
                 value = int(value) if value.isdigit() else value
-            for err in _schema_errors(schema, value):
+            for err in _schema_errors(schema, value, v31):
                 yield Problem(f"{here} parameter {param.get('name')}", f"example does not match its schema at {err}")
     for status, links in op.links.items():
         for name, link in links.items():
@@ -114,6 +117,7 @@ def lint(spec: Spec) -> list[Problem]:
     """Every lint problem of a loaded spec (empty when clean)."""
     problems: list[Problem] = []
     seen: set[str] = set()
-    for op in spec.operations.values():
-        problems.extend(_lint_operation(op, spec, seen))
+    v31 = str(spec.document.get("openapi", "")).startswith("3.1")
+    for op in [*spec.operations.values(), *spec.webhooks.values()]:
+        problems.extend(_lint_operation(op, spec, seen, v31))
     return problems

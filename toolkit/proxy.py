@@ -5,6 +5,13 @@ validated and the violations recorded per operation. `GET /__proxy__/report`
 summarises them. With `strict`, a request that breaks the contract is answered
 with the API's 422 (or 404 when it matches no operation) instead of being
 forwarded. An unreachable upstream is a 502 in the API's error format.
+
+Only paths below the upstream's base URL are forwarded: the path is normalised first
+(dot segments removed, percent-encoded ones too) and refused when it climbs above the
+root or names a tool's control endpoints (`/__...`); what is forwarded is re-encoded, so
+the upstream reads the same path. The proxy answers to the same exposure rules as the
+mock (`exposure.py`: Host, CORS, control endpoints, size limit; CONNECT is refused). The
+HAR file it writes has credentials redacted unless `keep_secrets` (see `har.redact`).
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
-from .har import har_entry, write_har
+from .errors import api_error
+from .exposure import Exposure, ExposurePolicy
+from .har import har_entry, redact, write_har
 from .validation import HttpRequest, HttpResponse, Validator
 
 HOP_BY_HOP = {
@@ -34,11 +44,45 @@ HOP_BY_HOP = {
 }
 
 
+CONTROL_PREFIX = "/__proxy__"
+_SEGMENT_SAFE = "!$&'()*+,;=:@-._~"  # RFC 3986 pchar besides unreserved letters and digits
+
+
 def _error(status: int, code: int, message: str, extended: Any = None) -> HttpResponse:
-    body: dict[str, Any] = {"errorCode": code, "errorMessage": message, "statusCode": status}
-    if extended is not None:
-        body["errorMessageExtended"] = extended
+    body = api_error(status, code, message, extended)
     return HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+def _fully_decoded(segment: str) -> str:
+    for _ in range(5):  # %252e -> %2e -> .
+        decoded = unquote(segment)
+        if decoded == segment:
+            break
+        segment = decoded
+    return segment
+
+
+def forwarded_path(path: str) -> str | None:
+    """`path` normalised and percent-encoded for the upstream, or None when it may not be forwarded:
+    it climbs above the root (`..`, also percent-encoded), hides a separator or NUL in a segment,
+    or names a tool's control endpoints (`/__mock__`, `/__proxy__`)."""
+    kept: list[str] = []
+    segments = path.split("/")[1:]
+    for index, segment in enumerate(segments):
+        plain = _fully_decoded(segment)
+        if any(c in plain for c in "/\\\x00"):
+            return None
+        if plain == "..":
+            if not kept:
+                return None
+            kept.pop()
+        elif plain != ".":
+            kept.append(segment)
+        elif index == len(segments) - 1:
+            kept.append("")  # `/a/.` is `/a/`
+    if kept and _fully_decoded(kept[0]).startswith("__"):
+        return None
+    return "/" + "/".join(quote(segment, safe=_SEGMENT_SAFE) for segment in kept)
 
 
 class ValidatingProxy:
@@ -52,6 +96,8 @@ class ValidatingProxy:
         strict: bool = False,
         har_path: str | None = None,
         timeout: float = 30.0,
+        keep_secrets: bool = False,
+        policy: ExposurePolicy | None = None,
     ):
         import requests
 
@@ -59,7 +105,12 @@ class ValidatingProxy:
         self.upstream = upstream.rstrip("/")
         self.strict = strict
         self.har_path = har_path
+        self.keep_secrets = keep_secrets
         self.timeout = timeout
+        self.policy = policy or ExposurePolicy(control_prefixes=(CONTROL_PREFIX,))
+        if CONTROL_PREFIX not in self.policy.control_prefixes:
+            raise ValueError(f"the proxy's policy must treat {CONTROL_PREFIX} as control endpoints")
+        self._exposed = Exposure(self._serve, self.policy)
         self.session = requests.Session()
         self._lock = threading.Lock()
         self._entries: list[dict[str, Any]] = []
@@ -72,11 +123,14 @@ class ValidatingProxy:
         self.upstream_errors = 0
 
     # ----------------------------------------------------------------- WSGI
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._exposed(environ, start_response)
+
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         from werkzeug.wrappers import Request
 
         req = Request(environ)
-        if req.path == "/__proxy__/report":
+        if req.path == CONTROL_PREFIX + "/report":
             response = HttpResponse(200, {"content-type": "application/json"}, json.dumps(self.report()).encode())
         else:
             request = HttpRequest(
@@ -131,7 +185,14 @@ class ValidatingProxy:
     def _forward(self, request: HttpRequest) -> HttpResponse:
         import requests
 
-        path = self.validator.strip_base(request.path)
+        path = forwarded_path(self.validator.strip_base(request.path))
+        if path is None:
+            return _error(
+                400,
+                0,
+                f"[0401-0000]: Bad Request. {request.path} is not below the upstream's base path once normalised; "
+                "not forwarded",
+            )
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         try:
             upstream = self.session.request(
@@ -161,8 +222,11 @@ class ValidatingProxy:
             {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP},
             request.body,
         )
+        entry = har_entry(forwarded, response, self.upstream, started, elapsed_ms)
+        if not self.keep_secrets:
+            entry = redact(entry)
         with self._lock:
-            self._entries.append(har_entry(forwarded, response, self.upstream, started, elapsed_ms))
+            self._entries.append(entry)
             if time.monotonic() - self._last_write > 1.0:
                 self.flush_locked()
 

@@ -7,6 +7,10 @@ Fixtures:
                       .fault(operation, status=, latency_ms=, disconnect=, times=, ...), .coverage()
     xsolla_app        an in-process Flask test client of a fresh mock
     xsolla_validator  validates a requests/httpx response: .validate(r), .assert_valid(r)
+    xsolla_webhooks   a webhook receiver on 127.0.0.1 the mock delivers to (per test): .url, .received,
+                      .wait_for(n, event=...), .answer_with(500, 204), .configure(mode=..., user_validation=...)
+    xsolla_webhook_app     override to return your WSGI webhook handler; the receiver serves it
+    xsolla_webhook_secret  override to choose the secret the mock signs with
 
 Marker:
     @pytest.mark.xsolla_contract   every HTTP exchange the test makes through requests or
@@ -243,13 +247,28 @@ class MockHandle:
         return report(engine.spec, engine.coverage, scope)
 
     def set_order_status(self, order_id: int, status: str) -> None:
-        """Set an order's status as the payment system would (`"paid"`, `"done"`, `"canceled"`, `"expired"`)."""
-        from ..mocks.control import _set_status
+        """Set an order's status as the payment system would (`"paid"`, `"done"`, `"canceled"`, `"expired"`);
+        a new order's move to paid/done is a payment (user validation first, then webhooks)."""
+        from ..mocks.payments import set_status
         from ..mocks.rules import orders
 
         engine = self._need_mock("changing order status")
         assert status in orders.STATUSES, status
-        engine.run(self.project_id, lambda ctx: _set_status(ctx, order_id, status))
+        set_status(engine, self.project_id, order_id, status)
+
+    def pay(self, order_id: int, action: str = "pay", **details: Any) -> Any:
+        """Play the payment side (`mocks.payments.settle`): pay, decline, cancel, refund, partial_refund."""
+        from ..mocks.payments import settle
+
+        return settle(self._need_mock("the payment side"), self.project_id, order_id, action, **details)
+
+    @property
+    def webhooks(self) -> list[dict[str, Any]]:
+        """What the mock delivered: every attempt (event, body, answer, time, attempt), oldest first,
+        once those due now were attempted."""
+        engine = self._need_mock("the webhook journal")
+        engine.webhooks.settle()
+        return engine.webhooks.journal()["webhooks"]
 
 
 class Fault:
@@ -334,6 +353,74 @@ def xsolla_app(request: pytest.FixtureRequest, xsolla_spec) -> Any:
     app = create_app(xsolla_spec, config=MockConfig(seed=1))
     _count_coverage(request.config, app)
     return app.test_client()
+
+
+@pytest.fixture
+def xsolla_webhook_secret() -> str:
+    """The secret the mock signs webhooks with in `xsolla_webhooks` (override to use your own)."""
+    return os.environ.get("XSOLLA_WEBHOOK_SECRET") or "xsolla-contract-test-secret"
+
+
+@pytest.fixture
+def xsolla_webhook_app() -> Any:
+    """Your webhook handler as a WSGI app (Flask, Django's WSGIHandler, ...); None: a well-behaved stand-in."""
+    return None
+
+
+class WebhookHandle:
+    """What `xsolla_webhooks` gives a test: the receiver the mock delivers to, and its settings."""
+
+    def __init__(self, receiver: Any, mock: MockHandle, secret: str):
+        self.receiver, self.mock, self.secret = receiver, mock, secret
+
+    @property
+    def url(self) -> str:
+        """The receiver's webhook URL (the project's webhook URL in the mock)."""
+        return self.receiver.url
+
+    @property
+    def received(self) -> list[Any]:
+        """What arrived, oldest first: `.event`, `.body`, `.json()`, `.headers`, `.signature_ok`, `.status`."""
+        return self.receiver.received
+
+    def events(self) -> list[str | None]:
+        """The `notification_type` of each notification that arrived."""
+        return self.receiver.events()
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0, event: str | None = None) -> list[Any]:
+        """Wait until `count` notifications (of `event`) arrived at the receiver."""
+        return self.receiver.wait_for(count, timeout, event)
+
+    def answer_with(self, *statuses: Any) -> None:
+        """Queue the stand-in's next answers (a status, or (status, JSON body)); 204 afterwards."""
+        self.receiver.answer_with(*statuses)
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change the project's webhook settings: mode ("combined"/"separate"), user_validation, url, secret."""
+        engine = self.mock.engine
+        return engine.webhooks.configure(self.mock.project_id, **settings).view(self.mock.project_id)
+
+
+@pytest.fixture
+def xsolla_webhooks(
+    xsolla_mock: MockHandle, xsolla_webhook_app: Any, xsolla_webhook_secret: str
+) -> Iterator[WebhookHandle]:
+    """A receiver on a free port of 127.0.0.1 (serving `xsolla_webhook_app` when given); the mock's
+    project sends its webhooks there, signed with `xsolla_webhook_secret`."""
+    from .webhooks import WebhookReceiver
+
+    engine = xsolla_mock._need_mock("webhooks from the mock")
+    with WebhookReceiver(xsolla_webhook_secret, xsolla_webhook_app) as receiver:
+        engine.webhooks.configure(
+            xsolla_mock.project_id,
+            url=receiver.url,
+            secret=xsolla_webhook_secret,
+            mode="combined",
+            user_validation=False,
+        )
+        yield WebhookHandle(receiver, xsolla_mock, xsolla_webhook_secret)
+        engine.webhooks.settle(timeout=5)
+    receiver.raise_errors()
 
 
 class ResponseValidator:

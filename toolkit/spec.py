@@ -28,9 +28,11 @@ from typing import Any
 from . import _refs
 from .errors import DanglingReferencesError, Problem, SpecError, SpecValidationError, UnknownOperationError
 
-__all__ = ["BUNDLED_SPEC", "Operation", "Spec", "Match"]
+__all__ = ["BUNDLED_SPEC", "BUNDLED_WEBHOOKS", "Operation", "Spec", "Match"]
 
 BUNDLED_SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
+# The companion description of the webhooks Xsolla sends to the game's server (OpenAPI 3.1 `webhooks`).
+BUNDLED_WEBHOOKS = BUNDLED_SPEC.with_name("webhooks.yaml")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _CACHE_FORMAT = 1
 
@@ -155,29 +157,9 @@ class Spec:
         self.document = document
         self.source = source
         self.warnings = list(warnings_)
-        self.operations: dict[str, Operation] = {}
-        for path, item in (document.get("paths") or {}).items():
-            shared = list(item.get("parameters") or [])
-            for method in HTTP_METHODS:
-                op = item.get(method)
-                if not isinstance(op, Mapping):
-                    continue
-                params = {(p.get("name"), p.get("in")): p for p in shared}
-                params.update({(p.get("name"), p.get("in")): p for p in op.get("parameters") or []})
-                security = op.get("security", document.get("security"))
-                op_id = op.get("operationId") or f"{method.upper()} {path}"
-                self.operations[op_id] = Operation(
-                    operation_id=op_id,
-                    method=method.upper(),
-                    path=path,
-                    tags=tuple(op.get("tags") or ()),
-                    summary=op.get("summary", ""),
-                    parameters=tuple(params.values()),
-                    request_body=op.get("requestBody"),
-                    responses={str(k): v for k, v in (op.get("responses") or {}).items()},
-                    security=None if security is None else tuple(security),
-                    definition=op,
-                )
+        self.operations: dict[str, Operation] = dict(_operations(document, document.get("paths")))
+        # OpenAPI 3.1 `webhooks`: requests the API's provider sends, by name (the name is their `path`)
+        self.webhooks: dict[str, Operation] = {op.path: op for _, op in _operations(document, document.get("webhooks"))}
         self._router = _Router(self.operations.values())
 
     # ------------------------------------------------------------------ loading
@@ -292,6 +274,35 @@ class Spec:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _operations(document: Mapping[str, Any], items: Mapping[str, Any] | None) -> Iterable[tuple[str, Operation]]:
+    """(operationId, Operation) for every operation of a map of path items (`paths` or `webhooks`)."""
+    for path, item in (items or {}).items():
+        shared = list(item.get("parameters") or [])
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if not isinstance(op, Mapping):
+                continue
+            params = {(p.get("name"), p.get("in")): p for p in shared}
+            params.update({(p.get("name"), p.get("in")): p for p in op.get("parameters") or []})
+            security = op.get("security", document.get("security"))
+            op_id = op.get("operationId") or f"{method.upper()} {path}"
+            yield (
+                op_id,
+                Operation(
+                    operation_id=op_id,
+                    method=method.upper(),
+                    path=path,
+                    tags=tuple(op.get("tags") or ()),
+                    summary=op.get("summary", ""),
+                    parameters=tuple(params.values()),
+                    request_body=op.get("requestBody"),
+                    responses={str(k): v for k, v in (op.get("responses") or {}).items()},
+                    security=None if security is None else tuple(security),
+                    definition=op,
+                ),
+            )
 
 
 def validation_problems(document: Mapping[str, Any]) -> list[Problem]:

@@ -45,6 +45,7 @@ from openapi_core.validation.response.exceptions import HeaderValidationError, M
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from . import strict_json
 from ._core import core_for, security_providers
 from .spec import Operation, Spec
 
@@ -63,7 +64,8 @@ __all__ = [
 
 # ----------------------------------------------------------------- data model
 
-UNREADABLE_BODY = "a body readable as its content type"  # `Violation.expected` of a body that cannot be parsed
+UNREADABLE_BODY = "a body readable as its content type"
+JSON_TYPE = "application/json"  # `Violation.expected` of a body that cannot be parsed
 
 
 @dataclass
@@ -317,11 +319,24 @@ def _pointer(error: Any) -> str:
 
 
 def _message(error: Any) -> str:
-    """jsonschema's message; for oneOf/anyOf, that of the branch that came closest."""
+    """jsonschema's message; for oneOf/anyOf, that of the branch that came closest. A long value
+    is shortened where the message quotes it (a 1 MB string makes no readable message)."""
     if error.validator in ("oneOf", "anyOf") and error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        return f"{error.message.split(' is not valid')[0]} matches no variant; closest: {deepest.message}"
-    return error.message
+        head = _shortened(error.message, error.instance).split(" is not valid")[0]
+        return f"{head} matches no variant; closest: {_shortened(deepest.message, deepest.instance)}"
+    return _shortened(error.message, error.instance)
+
+
+def _shortened(message: str, instance: Any, limit: int = 80) -> str:
+    if len(message) <= 2 * limit:
+        return message
+    quoted = repr(instance)
+    if len(quoted) > limit and quoted in message:
+        return message.replace(
+            quoted, quoted[: limit - 5] + "...'" if isinstance(instance, str) else quoted[:limit] + "..."
+        )
+    return message if len(message) <= 1000 else message[:997] + "..."
 
 
 def _cause(exc: BaseException) -> BaseException:
@@ -364,9 +379,14 @@ class Validator:
         op = result.operation = match.operation
         core_request = _CoreRequest(req.method, path, req)
         core_request.check_security = security
+        body, refused = _strict_json_body(op, req)
+        if refused is not None:  # openapi-core checks the rest of the request, not a body it would misread
+            core_request.body = None
+            result.violations.append(refused)
         try:
             for error in self.core.request_validator.iter_errors(core_request):
-                result.violations.extend(self._request_violations(op, req, match.path_params, error))
+                if refused is None or not isinstance(error, MissingRequiredRequestBody):
+                    result.violations.extend(self._request_violations(op, req, match.path_params, error))
         except _UNREADABLE as exc:  # openapi-core's form parsers assert or fail to decode on broken bodies
             result.violations.append(_unreadable_body(op, req.content_type, req.body, exc))
         validated = getattr(core_request.parameters, "validated", None)
@@ -377,7 +397,7 @@ class Validator:
         body_ok = not any(v.kind in ("body", "request-content-type") for v in result.violations)
         if req.body and op.request_body and body_ok:
             try:
-                result.body = req.json()
+                result.body = req.json() if body is _NOT_READ else body
             except ValueError:
                 result.body = None
         return result
@@ -399,6 +419,12 @@ class Validator:
 
     def assert_valid(self, request: Any, response: Any | None = None) -> ValidationResult:
         return self.validate_response(request, response).raise_for_violations()
+
+    def forget(self) -> None:
+        """Drop what validation remembers to go faster (accepted parameter sets)."""
+        forget = getattr(self.core.request_validator, "forget", None)
+        if forget is not None:
+            forget()
 
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
@@ -590,6 +616,27 @@ class Validator:
                 except SecurityProviderError as exc:
                     problems.append(f"{scheme_name}: {exc}")
         return problems
+
+
+_NOT_READ = object()
+
+
+def _strict_json_body(op: Operation, req: HttpRequest) -> tuple[Any, Violation | None]:
+    """A JSON request body read strictly (`strict_json`): NaN, Infinity, numbers out of range,
+    unpaired surrogates and deep nesting are violations, not values. (_NOT_READ, None) when the
+    body is not JSON the operation takes."""
+    ctype = req.content_type
+    if not req.body or not (ctype == JSON_TYPE or ctype.endswith("+json")) or ctype not in op.request_content_types:
+        return _NOT_READ, None
+    try:
+        return strict_json.loads(req.body), None
+    except strict_json.JsonRefused as exc:
+        if exc.malformed:
+            sample = req.body[:60].decode(errors="replace")
+            message = f"the request body is not valid {ctype}: {exc}"
+            return _NOT_READ, Violation("body", "request body", UNREADABLE_BODY, sample, message, op.operation_id)
+        where = f"request body {exc.pointer or '/'}"
+        return _NOT_READ, Violation("body", where, "a value the API can hold", "", str(exc), op.operation_id)
 
 
 # What openapi-core's body parsers raise, besides its own errors, on bodies they cannot read.

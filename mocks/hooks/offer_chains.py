@@ -214,6 +214,9 @@ def order_offer_chain_step(ctx: Ctx) -> Reply:
     """Create an order (status `new`) for the user's next step when it is paid; the step completes
     when the order is paid."""
     chain, step = _takeable_step(ctx, paid=True)
+    price = step_price(ctx, step)
+    if price is None:  # an item of the step lost its real-currency price after the chain was set up
+        chain_error(ctx, 6306, "This step is not valid to claim by user.")
     lines = []
     for entry in step["items"]:
         unit = str(prices.base_price(items.get(ctx, entry["sku"]) or {})["amount"])
@@ -224,7 +227,7 @@ def order_offer_chain_step(ctx: Ctx) -> Reply:
         ctx,
         lines,
         mode="real",
-        currency=step_price(ctx, step)["currency"],
+        currency=price["currency"],
         source={"offer_chain": chain["id"], "step_number": step["step_number"]},
     )
     return ctx.reply({"order_id": order["order_id"], "token": order["token"]})

@@ -120,9 +120,15 @@ def place(
     currency: str | None,
     status: str = "new",
 ) -> dict[str, Any]:
-    """Create the order with the request's options (sandbox, custom parameters) and the buyer's email."""
+    """Create the order with the request's options (sandbox, custom parameters, the payment UI's
+    settings: return URL, redirect policy, theme, external ID) and the buyer's email."""
     body = ctx.body if isinstance(ctx.body, Mapping) else {}
-    source = {**source, "custom_parameters": body.get("custom_parameters"), "email": ctx.principal.email}
+    source = {
+        **source,
+        "custom_parameters": body.get("custom_parameters"),
+        "email": ctx.principal.email,
+        "settings": body.get("settings"),
+    }
     return orders.create(
         ctx,
         lines,

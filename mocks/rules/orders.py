@@ -8,6 +8,7 @@ what else a delivery does through `ON_FULFIL`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,10 @@ STATUSES = ("new", "paid", "done", "canceled", "expired")
 
 # Called with (ctx, order) after an order is delivered; chain and game hooks register here.
 ON_FULFIL: list[Callable[[Ctx, Mapping[str, Any]], None]] = []
+
+# Called with (ctx, order, previous status) on every status change, before the order is saved
+# (observers may annotate it); the webhooks register here.
+ON_STATUS: list[Callable[[Ctx, dict[str, Any], str], None]] = []
 
 
 @index("order", "orders")
@@ -68,7 +73,7 @@ def create(
         "items": lines,
         "currency": currency,
         "source": dict(source or {}),
-        "token": ctx.faker.hexify("^" * 32),
+        "token": secrets.token_hex(16),  # a secret, unique across restarts of a persistent store
         "sandbox": sandbox,
         "created": iso(ctx.now),
         "fulfilled": False,
@@ -81,10 +86,12 @@ def create(
 
 def set_status(ctx: Ctx, order: dict[str, Any], status: str) -> dict[str, Any]:
     """Move an order; the first move to paid/done delivers it (items, limits, value points, chains)."""
-    order["status"] = status
+    previous, order["status"] = order["status"], status
     if status in ("paid", "done") and not order.get("fulfilled"):
         order["fulfilled"] = True
         fulfil(ctx, order)
+    for observer in ON_STATUS:
+        observer(ctx, order, previous)
     ctx.put("order", order["order_id"], order)
     return order
 

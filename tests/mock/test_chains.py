@@ -529,3 +529,22 @@ def test_offer_chain_resets_on_completion(api: ContractClient) -> None:
     for _ in range(2):
         assert take(api, chain_id, 1).status == 200
     assert inventory(api, "u1")["potion"] == 2 and user_offer(api, chain_id)["next_step_number"] == 1
+
+
+def test_a_paid_step_whose_item_lost_its_price_is_refused_not_a_crash(api: ContractClient) -> None:
+    chain_id = offer_chain(api)
+    assert take(api, chain_id, 1).status == 200
+    unpriced = {"sku": "sword", "name": {"en": "Sword"}}  # the shop drops the sword's price after the chain was made
+    sku = api.path(f"{P}/admin/items/virtual_items/sku/sword")
+    assert api.put(sku, json=unpriced, headers=api.admin()).status == 204
+    ordered = take(api, chain_id, 2, "order")
+    assert (ordered.status, ordered.data["errorCode"]) == (422, 6306)
+
+
+def test_offer_chain_paid_step_whose_item_lost_its_price_is_refused(api: ContractClient) -> None:
+    chain_id = offer_chain(api)
+    assert take(api, chain_id, 1).status == 200
+    free_sword = {"sku": "sword", "name": {"en": "Sword"}, "is_free": True}
+    assert api.put(api.path(f"{ITEMS}/sku/sword"), json=free_sword, headers=api.admin()).status == 204
+    refused = take(api, chain_id, 2, "order")  # the paid step has no price to charge any more
+    assert (refused.status, refused.data["errorCode"]) == (422, 6306)

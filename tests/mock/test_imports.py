@@ -89,6 +89,9 @@ def test_rules_and_hooks_do_not_import_the_engine_and_the_control_api_not_the_fl
         if module.startswith(("mocks.rules", "mocks.hooks", "mocks.resources", "mocks.context")):
             assert "mocks.engine" not in targets, module
     assert "mocks.app" not in graph["mocks.control"]
+    for module, targets in graph.items():  # the pages sit between the adapter and the control API
+        if not module.startswith(("mocks.pages", "mocks.app", "mocks.__init__")) and module != "mocks":
+            assert not any(t.startswith("mocks.pages") for t in targets), module
 
 
 @pytest.mark.parametrize(
