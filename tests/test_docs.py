@@ -22,12 +22,15 @@ generated from, and the shipped fixtures example must load into a mock.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -118,17 +121,30 @@ def run_shell(block: Block, server: MockServer | None) -> str:
         for method, path in (("POST", "reset"), ("DELETE", "coverage")):  # as right after `make mock`
             urllib.request.urlopen(urllib.request.Request(f"{server.url}/__mock__/{path}", method=method), timeout=60)
         extra.update(BASE=f"{server.url}/api", MOCK=server.url)
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block.code],
-        cwd=ROOT,
-        env=plain_env(**extra),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"{block.id} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    _OUTPUTS[block.code] = done.stdout
-    return done.stdout
+    # Output goes to files and the block runs in its own process group: servers a failing block
+    # started in the background neither hold the test up nor outlive it.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        shell = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=ROOT,
+            env=plain_env(**extra),
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            returncode = shell.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shell.pid, signal.SIGTERM)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    assert returncode == 0, f"{block.id} failed ({returncode or 'timed out'}):\n{stdout}\n{stderr}"
+    _OUTPUTS[block.code] = stdout
+    return stdout
 
 
 def _free_port() -> int:
