@@ -146,6 +146,8 @@ def test_fuzz_fails_on_a_broken_server_naming_operation_and_check(
                 "--negative",
                 "--junit",
                 str(junit),
+                "--report-dir",
+                str(tmp_path / "report"),
             ],
         )
     assert result.exit_code == 1, result.output
@@ -178,10 +180,13 @@ def test_fuzz_passes_on_a_correct_server(tmp_path: Path, tiny_spec: Path) -> Non
                 "--negative",
                 "--junit",
                 str(junit),
+                "--report-dir",
+                str(tmp_path / "report"),
             ],
         )
     assert result.exit_code == 0, result.output
     assert "1/1 operations exercised" in result.output and "0 failures" in result.output
+    assert f"Reports: {junit}, {tmp_path / 'report' / 'coverage.json'}," in result.output  # --junit: what is printed
     case = ElementTree.parse(junit).getroot().find(".//testcase")
     assert case is not None and case.find("failure") is None
 
@@ -223,7 +228,8 @@ def test_python_entry_point_for_client_projects(pytester: pytest.Pytester) -> No
 def test_fuzz_against_the_mock_in_process_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """What CI proves on every change, on a small budget: every operation reaches a success
     answer, positive and negative data, stateful sequences per group, no failure. Its progress
-    lines are printed as they come (the full budget runs in `make fuzz`)."""
+    lines are printed as they come when pytest runs in one process (`make test` runs files side
+    by side and shows only its outcome); the full budget runs in `make fuzz`."""
     command = [
         str(Path(sys.executable).parent / "xsolla-contract"),
         "fuzz",
