@@ -115,6 +115,13 @@ def tiny_spec(tmp_path: Path) -> Path:
     return path
 
 
+def fuzz_tiny(spec: Path, url: str, junit: Path, report_dir: Path) -> Any:
+    """`xsolla-contract fuzz` of the tiny spec against a server of it: positive and negative data."""
+    args = ["fuzz", "--spec", str(spec), "--base-url", url, "--auth-basic", "44056:key", "--max-examples", "5"]
+    args += ["--seed", "3", "--negative", "--junit", str(junit), "--report-dir", str(report_dir)]
+    return CliRunner().invoke(main, args)
+
+
 @pytest.mark.parametrize(
     ("flaw", "check"),
     [
@@ -129,27 +136,7 @@ def test_fuzz_fails_on_a_broken_server_naming_operation_and_check(
 ) -> None:
     junit = tmp_path / "junit.xml"
     with MockServer(broken_store(flaw)) as server:
-        result = CliRunner().invoke(
-            main,
-            [
-                "fuzz",
-                "--spec",
-                str(tiny_spec),
-                "--base-url",
-                server.url,
-                "--auth-basic",
-                "44056:key",
-                "--max-examples",
-                "5",
-                "--seed",
-                "3",
-                "--negative",
-                "--junit",
-                str(junit),
-                "--report-dir",
-                str(tmp_path / "report"),
-            ],
-        )
+        result = fuzz_tiny(tiny_spec, server.url, junit, tmp_path / "report")
     assert result.exit_code == 1, result.output
     failing = [line for line in result.output.splitlines() if line.startswith("FAIL ")]
     assert failing and "get-tiny-item" in failing[0]
@@ -163,27 +150,7 @@ def test_fuzz_fails_on_a_broken_server_naming_operation_and_check(
 def test_fuzz_passes_on_a_correct_server(tmp_path: Path, tiny_spec: Path) -> None:
     junit = tmp_path / "junit.xml"
     with MockServer(broken_store("none")) as server:
-        result = CliRunner().invoke(
-            main,
-            [
-                "fuzz",
-                "--spec",
-                str(tiny_spec),
-                "--base-url",
-                server.url,
-                "--auth-basic",
-                "44056:key",
-                "--max-examples",
-                "5",
-                "--seed",
-                "3",
-                "--negative",
-                "--junit",
-                str(junit),
-                "--report-dir",
-                str(tmp_path / "report"),
-            ],
-        )
+        result = fuzz_tiny(tiny_spec, server.url, junit, tmp_path / "report")
     assert result.exit_code == 0, result.output
     assert "1/1 operations exercised" in result.output and "0 failures" in result.output
     assert f"Reports: {junit}, {tmp_path / 'report' / 'coverage.json'}," in result.output  # --junit: what is printed
