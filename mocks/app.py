@@ -154,6 +154,8 @@ def exposure_policy(config: MockConfig) -> ExposurePolicy:
         control_prefixes=(CONTROL_PREFIX,),
         control_token=config.control_token,
         max_body_bytes=config.max_body_bytes,
+        public_paths=pages.PUBLIC_PATHS,  # the dashboard's HTML and static files hold no data
+        expose_headers=(faults.FAULT_HEADER,),  # a frontend sees that a fault rule made the answer
     ).with_control_token()
     config.control_token = policy.control_token
     return policy

@@ -1,14 +1,16 @@
 """What the payment side does to an order: the one entry point for anything that plays it.
 
     from xsolla_contract.mocks.payments import settle
-    result = settle(engine, project_id, order_id, "pay")       # the user paid
+    result = settle(engine, project_id, order_id, "pay")       # the user paid: the order is paid
+    settle(engine, project_id, order_id, "pay", deliver=True)  # paid, then done (as the payment UI does)
     settle(engine, project_id, order_id, "decline")            # the payment failed; the order stays new
     settle(engine, project_id, order_id, "cancel")             # a new order is dropped; a paid one refunded
     settle(engine, project_id, order_id, "refund", code=9)     # a paid order refunded in full (canceled)
     settle(engine, project_id, order_id, "partial_refund", amount="4.99")
 
 The control API (`POST /__mock__/orders/<id>/payment`, and `POST /__mock__/orders/<id>`
-with a status), the pytest plugin and the payment page call this. Paying runs the
+with a status), the pytest plugin and the payment page (`/paystation4/`) call this; nothing
+else moves an order through a payment. Paying runs the
 project's `user_validation` first when it asks for one (the game's server answers within
 its timeout; a refusal declines the payment); the status change then queues the webhooks
 (`mocks.webhooks`), which a background sender delivers. The result says what happened;
@@ -41,6 +43,7 @@ class Settlement:
     accepted: bool  # False: declined (by the payment system or by the game's user validation)
     status: str  # the order's status afterwards
     message: str
+    invoice_id: str | None = None  # the payment's invoice (a declined payment gets one too)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,11 +60,25 @@ def _order(engine: Engine, project_id: int, order_id: int) -> dict[str, Any]:
     return order
 
 
-def _move(engine: Engine, project_id: int, order_id: int, status: str, **annotate: Any) -> dict[str, Any]:
+def _move(
+    engine: Engine,
+    project_id: int,
+    order_id: int,
+    *statuses: str,
+    expect: tuple[str, ...] | None = None,
+    **annotate: Any,
+) -> dict[str, Any]:
+    """Move an order through `statuses` in one transaction; refused when, inside it, the order's
+    status is no longer one of `expect` (another request got there first)."""
+
     def act(ctx: Any) -> dict[str, Any]:
         order = ctx.get("order", order_id)
+        if expect is not None and order["status"] not in expect:
+            raise _refuse(f"order {order_id} is {order['status']}; only a {' or '.join(expect)} order can take this")
         order.update(annotate)
-        return orders.set_status(ctx, order, status)
+        for status in statuses:
+            order = orders.set_status(ctx, order, status)
+        return order
 
     return engine.run(project_id, act)
 
@@ -76,8 +93,10 @@ def settle(
     code: int | None = None,
     reason: str | None = None,
     author: str | None = None,
+    deliver: bool = False,
 ) -> Settlement:
-    """Pay, decline, cancel or refund an order (see the module docstring)."""
+    """Pay, decline, cancel or refund an order (see the module docstring). `deliver`: a payment
+    moves the order on to done in the same step (the service delivers a paid order at once)."""
     if action not in ACTIONS:
         raise _refuse(f"action must be one of {', '.join(ACTIONS)}")
     order = _order(engine, project_id, order_id)
@@ -86,18 +105,22 @@ def settle(
         if status != "new":
             raise _refuse(f"order {order_id} is {status}; only a new order can be paid")
         if action == "decline":
-            return Settlement(order_id, action, False, status, "the payment was declined; the order stays new")
+            return _declined(engine, project_id, order_id, action, "the payment was declined; the order stays new")
         webhooks = engine.webhooks
         if webhooks is not None and notifications.paid_with_money(order):
             accepted, why = webhooks.validate_user(project_id, order)
             if not accepted:
-                return Settlement(
-                    order_id, action, False, status, f"the game's server refused the user in user_validation: {why}"
+                return _declined(
+                    engine,
+                    project_id,
+                    order_id,
+                    action,
+                    f"the game's server refused the user in user_validation: {why}",
                 )
-        moved = _move(engine, project_id, order_id, "paid")
-        return Settlement(order_id, action, True, moved["status"], "paid")
+        moved = _move(engine, project_id, order_id, "paid", *(["done"] if deliver else []), expect=("new",))
+        return Settlement(order_id, action, True, moved["status"], "paid", moved.get("invoice_id"))
     if action == "cancel" and status == "new":
-        moved = _move(engine, project_id, order_id, "canceled")
+        moved = _move(engine, project_id, order_id, "canceled", expect=("new",))
         return Settlement(order_id, action, True, moved["status"], "canceled before payment; nothing to refund")
     if status not in SETTLED:
         raise _refuse(f"order {order_id} is {status}; only a paid order can be refunded")
@@ -107,8 +130,8 @@ def settle(
         raise _refuse(f"code must be one of {', '.join(map(str, allowed))}")
     details = notifications.refund_details(code, reason, author)
     if action in ("cancel", "refund"):
-        moved = _move(engine, project_id, order_id, "canceled", refund_details=details)
-        return Settlement(order_id, action, True, moved["status"], "refunded in full")
+        moved = _move(engine, project_id, order_id, "canceled", expect=SETTLED, refund_details=details)
+        return Settlement(order_id, action, True, moved["status"], "refunded in full", moved.get("invoice_id"))
     if order.get("mode") != "real":
         raise _refuse(f"order {order_id} was not paid with money; nothing to refund in part")
     total = notifications.totals(order)[0]
@@ -131,6 +154,12 @@ def settle(
     return Settlement(order_id, action, True, status, f"{part} refunded; the order stays {status}")
 
 
+def _declined(engine: Engine, project_id: int, order_id: int, action: str, message: str) -> Settlement:
+    """A failed payment: the order stays new; the attempt gets an invoice of its own."""
+    invoice = engine.run(project_id, lambda ctx: str(ctx.next_id("invoice")))
+    return Settlement(order_id, action, False, "new", message, invoice)
+
+
 def set_status(engine: Engine, project_id: int, order_id: int, status: str) -> dict[str, Any]:
     """Move an order to any status (the control API's order call); a new order's move to
     paid/done is a payment (`settle(..., "pay")`), so user validation and webhooks follow."""
@@ -138,9 +167,8 @@ def set_status(engine: Engine, project_id: int, order_id: int, status: str) -> d
         raise _refuse(f"status must be one of {', '.join(orders.STATUSES)}")
     order = _order(engine, project_id, order_id)
     if status in SETTLED and order["status"] == "new":
-        result = settle(engine, project_id, order_id, "pay")
+        result = settle(engine, project_id, order_id, "pay", deliver=status == "done")
         if not result.accepted:
             raise _refuse(result.message)
-        if status == "paid":
-            return _order(engine, project_id, order_id)
+        return _order(engine, project_id, order_id)
     return _move(engine, project_id, order_id, status)

@@ -115,7 +115,8 @@ def register(app: Flask, engine: Engine, json_response: Callable[..., Response])
         `cancel` (a new order is dropped; a paid one refunded), `refund` (a paid order,
         in full), `partial_refund` (part of a paid order's payment: `amount`, default half);
         `code` (refund reason code), `reason`, `project_id`. The answer: `order_id`,
-        `action`, `accepted`, `status` (the order's, afterwards), `message`. The webhooks
+        `action`, `accepted`, `status` (the order's, afterwards), `message`, `invoice_id` (the
+        payment's invoice; a declined payment gets one too). The webhooks
         that follow are in `GET /__mock__/webhooks`.
         """
         data = request.get_json(force=True, silent=True)

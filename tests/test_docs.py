@@ -283,7 +283,14 @@ def test_webhook_check_session() -> None:
 
 def test_webhook_purchase_session() -> None:
     out = run_shell(named("webhook-purchase"), None).splitlines()
-    assert json.loads(out[0]) == {"order_id": 1, "action": "pay", "accepted": True, "status": "paid", "message": "paid"}
+    assert json.loads(out[0]) == {
+        "order_id": 1,
+        "action": "pay",
+        "accepted": True,
+        "status": "paid",
+        "message": "paid",
+        "invoice_id": "1",
+    }
     assert out[1:] == ["order_paid attempt 1 -> 204 delivered", '{"frozen_hammer":1}']
 
 

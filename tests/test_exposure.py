@@ -151,6 +151,53 @@ def test_off_loopback_the_control_api_needs_its_token(spec: Spec, validator: Val
     assert given.call("GET", "/__mock__/clock", headers={"Authorization": "Bearer s3cret"}).status == 200
 
 
+def test_with_a_control_token_the_dashboard_loads_but_its_data_needs_the_token(
+    spec: Spec, validator: Validator
+) -> None:
+    """The dashboard's HTML and static files hold no data: a browser opens them without the
+    token (it reads the token from the address's fragment); every data endpoint refuses."""
+    client = ContractClient(
+        validator, app=create_app(spec, config=MockConfig(seed=None, empty=True, control_token="s3cret")), check=False
+    )
+    bearer = {"Authorization": "Bearer s3cret"}
+    page = client.app.test_client().get("/__mock__/", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html" and "s3cret" not in page.get_data(as_text=True)
+    for static in ("/__mock__/static/dashboard.js", "/__mock__/static/dashboard.css"):
+        assert client.app.test_client().get(static).status_code == 200, static
+    data_paths = (
+        "/__mock__/projects",
+        f"/__mock__/projects/{PROJECT}",
+        "/__mock__/requests",
+        "/__mock__/webhooks",
+        "/__mock__/clock",
+        "/__mock__/index.json",
+        "/__mock__/state",
+    )
+    for path in data_paths:
+        refused = client.call("GET", path)
+        assert refused.status == 401 and refused.data["errorCode"] == 1501, path
+        assert client.call("GET", path, headers=bearer).status == 200, path
+    assert client.call("POST", "/__mock__/static/dashboard.js").status == 401  # reading only
+    assert client.call("GET", "/__mock__/staticx").status == 401  # a prefix of a public path is not public
+    # a page of another site gets nothing, token or not; a text/plain POST is no JSON
+    evil = {"Origin": "https://attacker.example", **bearer}
+    assert client.call("POST", "/__mock__/reset", headers=evil).status == 403
+    assert client.call("GET", "/__mock__/requests", headers=evil).status == 403
+    plain = client.call("POST", "/__mock__/token", data='{"user": "x"}', content_type="text/plain", headers=bearer)
+    assert plain.status == 415
+
+
+def test_a_frontend_sees_that_a_fault_made_the_answer(local: ContractClient) -> None:
+    """The fault header is among the headers a (loopback) page's script may read."""
+    rule = local.control("POST", "faults", {"operation": "get-virtual-items", "status": 503, "times": 1})
+    answer = local.get(CATALOG, headers={"Origin": "http://localhost:5173"})
+    assert answer.status == 503 and answer.headers["x-mock-fault"] == str(rule["id"])
+    exposed = {h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")}
+    assert {"x-mock-fault", "x-transaction-id"} <= exposed
+    assert answer.headers["access-control-allow-origin"] == "http://localhost:5173"
+    local.control("DELETE", "faults")
+
+
 # ------------------------------------------------------------------- Host
 
 
@@ -303,6 +350,7 @@ def test_the_banner_prints_the_control_token_off_loopback(monkeypatch: pytest.Mo
     assert "control token" not in loopback and "/__mock__/" in loopback
     given = _cli(["mock", "--empty", "--control-token", "s3cret"])
     assert "control token: s3cret" in given
+    assert "/__mock__/#token=s3cret  (dashboard)" in given  # the dashboard's address carries it in the fragment
 
 
 def test_exposure_settings_come_from_the_environment(
@@ -316,6 +364,15 @@ def test_exposure_settings_come_from_the_environment(
         assert client.get(CATALOG, headers={"Origin": origin}).headers["access-control-allow-origin"] == origin
     assert client.get(CATALOG, headers={"Host": "mock.test"}).status == 200
     assert client.post(ITEMS, json={"sku": "x" * 200}, headers=client.admin()).status == 413
+
+
+def test_the_latency_range_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xsolla_contract.mocks.app import config_from_env
+
+    monkeypatch.setenv("XSOLLA_MOCK_LATENCY_MS", "20")
+    monkeypatch.setenv("XSOLLA_MOCK_LATENCY_MAX_MS", "80")
+    config = config_from_env(MockConfig())
+    assert (config.latency_ms, config.latency_max_ms) == (20, 80)
 
 
 def test_mocks_started_together_on_a_new_sqlite_file_seed_it_once(cli_server, tmp_path: Path, spec: Spec) -> None:

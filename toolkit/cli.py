@@ -385,7 +385,8 @@ def mock_cmd(
         click.echo("  development mode: any non-empty API key is accepted (set --api-key to require one)")
     root = base.rsplit("/api", 1)[0]
     click.echo(f"  control: {root}/__mock__/  (reset, state, requests, clock, orders, token, faults, coverage, ...)")
-    click.echo(f"  pages:   {root}/__mock__/  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
+    dashboard = f"{root}/__mock__/" + (f"#token={config.control_token}" if config.control_token else "")
+    click.echo(f"  pages:   {dashboard}  (dashboard); {root}/paystation4/?token=TOKEN  (payment page)")
     for line in _control_token_lines(config.control_token):
         click.echo(line)
     if config.webhook_url:

@@ -21,7 +21,9 @@ request, what such a request may do; every refusal is an error body in the API's
   preflight, is refused with 415); and a control token (`Authorization: Bearer <token>`)
   whenever one is set, as it always is for a server bound to a non-loopback address. Pages
   the server serves itself are same-origin: they may call the control endpoints (with the
-  token when one is set).
+  token when one is set). The `public_paths` below a control prefix (a page's HTML and
+  static files, which hold no data) load without the token, so that a browser can open
+  them; the page then sends the token on its own control calls.
 - **Size**: a body larger than `max_body_bytes` (default 1 MiB) is refused with 413 before the
   application reads it.
 - **Methods and targets**: CONNECT and TRACE get 405; a request target that is not a path 400.
@@ -49,7 +51,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "*")
 REFUSED_METHODS = ("CONNECT", "TRACE", "TRACK")
 _SIMPLE_METHODS = ("GET", "HEAD")
-_EXPOSED_HEADERS = "x-transaction-id, allow"
+_EXPOSED_HEADERS = ("x-transaction-id", "allow")
 _ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 _ALLOWED_HEADERS = "Authorization, Content-Type, x-unauthorized-id, x-user"
 
@@ -108,6 +110,10 @@ class ExposurePolicy:
     control_prefixes: tuple[str, ...] = ()
     control_token: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # GET/HEAD of these control paths need no control token (an entry ending in "*" is a prefix)
+    public_paths: tuple[str, ...] = ()
+    # response headers a cross-origin page may read, besides x-transaction-id and allow
+    expose_headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for origin in self.cors_origins:
@@ -166,6 +172,10 @@ class ExposurePolicy:
 
     def is_control(self, path: str) -> bool:
         return any(path == p or path.startswith(p + "/") for p in self.control_prefixes)
+
+    def is_public(self, path: str) -> bool:
+        """A control path that holds no data (`public_paths`): readable without the control token."""
+        return any(path.startswith(p[:-1]) if p.endswith("*") else path == p for p in self.public_paths)
 
     def with_control_token(self) -> ExposurePolicy:
         """This policy; bound off loopback without a control token, with a new one (to print)."""
@@ -232,7 +242,7 @@ class Exposure:
         cross = origin is not None and not same_origin(environ, origin)
         cors: list[tuple[str, str]] = []
         if control:
-            refusal = self._control_refusal(environ, method, cross)
+            refusal = self._control_refusal(environ, method, cross, path)
             if refusal is not None:
                 status, code, message = refusal
                 return error_response(start_response, status, code, message)
@@ -246,7 +256,8 @@ class Exposure:
                     f"[0401-0000]: Forbidden. Origin {origin} may not call this server; "
                     f"allow it with --cors-origin {origin}",
                 )
-            cors = _cors_headers(origin, trust) if trust else []  # a page of this server needs none
+            exposed = (*_EXPOSED_HEADERS, *policy.expose_headers)
+            cors = _cors_headers(origin, trust, exposed) if trust else []  # a page of this server needs none
             if method == "OPTIONS" and cors:  # a preflight (the API has no OPTIONS operations)
                 requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS") or _ALLOWED_HEADERS
                 start_response(
@@ -272,7 +283,9 @@ class Exposure:
 
         return self.app(environ, with_cors)
 
-    def _control_refusal(self, environ: dict[str, Any], method: str, cross: bool) -> tuple[int, int, str] | None:
+    def _control_refusal(
+        self, environ: dict[str, Any], method: str, cross: bool, path: str
+    ) -> tuple[int, int, str] | None:
         fetch_site = environ.get("HTTP_SEC_FETCH_SITE", "")
         navigation = method in _SIMPLE_METHODS and environ.get("HTTP_SEC_FETCH_MODE") == "navigate"
         if cross or (fetch_site in ("cross-site", "same-site") and not navigation):
@@ -283,7 +296,7 @@ class Exposure:
                 "call them from a test, a shell, or a page this server serves",
             )
         token = self.policy.control_token
-        if token:
+        if token and not (method in _SIMPLE_METHODS and self.policy.is_public(path)):
             scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
                 return (
@@ -304,15 +317,16 @@ class Exposure:
         return None
 
 
-def _cors_headers(origin: str, trust: str) -> list[tuple[str, str]]:
+def _cors_headers(origin: str, trust: str, exposed: Iterable[str]) -> list[tuple[str, str]]:
+    expose = ("Access-Control-Expose-Headers", ", ".join(exposed))
     if trust == "credentials":
         return [
             ("Access-Control-Allow-Origin", origin),
             ("Access-Control-Allow-Credentials", "true"),
-            ("Access-Control-Expose-Headers", _EXPOSED_HEADERS),
+            expose,
             ("Vary", "Origin"),
         ]
-    return [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", _EXPOSED_HEADERS)]
+    return [("Access-Control-Allow-Origin", "*"), expose]
 
 
 def _has_body(environ: dict[str, Any]) -> bool:

@@ -215,6 +215,7 @@ class ContractClient:
     api_key: str = "test-key"
     jwt_secret: str | None = None
     check: bool = True
+    control_token: str | None = None  # sent as `Authorization: Bearer` to /__mock__ (--control-token)
     history: list[tuple[HttpRequest, HttpResponse]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -262,6 +263,8 @@ class ContractClient:
         content_type: str | None = None,
     ) -> Answer:
         hdrs = dict(headers or {})
+        if self.control_token and path.startswith("/__mock__") and not any(k.lower() == "authorization" for k in hdrs):
+            hdrs["Authorization"] = f"Bearer {self.control_token}"
         body: bytes | None = None
         if json_body is not None:
             body = json.dumps(json_body).encode()

@@ -15,6 +15,8 @@ from flask import Blueprint, Flask
 from ..engine import Engine
 from . import dashboard, paystation_views
 
+PUBLIC_PATHS = dashboard.PUBLIC_PATHS
+
 
 def register(app: Flask, engine: Engine) -> None:
     """Serve the payment page and the dashboard from `app`."""

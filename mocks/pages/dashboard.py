@@ -27,6 +27,9 @@ PREFIX = "/__mock__"
 STATIC_PATH = f"{PREFIX}/static"
 STATIC_FILES = Path(__file__).with_name("static")
 PAGE_PREFIXES = (PREFIX, "/paystation4")
+# The page and its static files hold no data: with a control token they load without it
+# (the page reads the token from its address's fragment and sends it on its control calls).
+PUBLIC_PATHS = (f"{PREFIX}/", f"{STATIC_PATH}/*")
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",

@@ -6,10 +6,15 @@ the same path, so a frontend switches only the host. The page shows the order th
 belongs to (lines, quantities, prices with their discounts, total, currency) and plays
 the payment:
 
-- pay: the order is paid, then done (delivered), as the service moves it;
+- pay: the order is paid, then done (delivered), as the service moves it; the webhooks
+  follow (`order_paid`, or `payment` first with separate notifications), and with user
+  validation on the game's server is asked first: a refusal declines the payment;
 - decline: the payment fails (invoice status `troubled`); the order stays `new` and can
-  be paid later with the same token;
-- cancel: the order is canceled.
+  be paid later with the same token; no webhook;
+- cancel: the order is canceled (a new order: no webhook, nothing was paid).
+
+Every action goes through `mocks.payments.settle`, the one place that plays a payment (the
+control API's payment calls use it too).
 
 Afterwards the page follows the redirect settings of the call that created the order
 (`settings.return_url`, `settings.redirect_policy`): to the return URL with the
@@ -31,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .. import payments
 from ..clock import parse_datetime
 from ..context import ApiError
 from ..engine import Engine
@@ -201,37 +207,35 @@ def theme(found: Found) -> str:
 
 
 def act(engine: Engine, found: Found, action: str) -> Outcome:
-    """Play `action` (pay, decline, cancel) on the order of a payment token."""
+    """Play `action` (pay, decline, cancel) on the order of a payment token, through the
+    payment side (`payments.settle`) like every other payment: user validation first when
+    the project asks for it, then the webhooks."""
     if action not in ACTIONS:
         raise PageError(400, "Unknown action", f"The page knows the actions {', '.join(ACTIONS)}, not {action!r}.")
     order = found.order
-    order_id, project = order["order_id"], found.project_id
-    if order["status"] in ("paid", "done"):
-        return Outcome(action, "done", order["status"], order.get("invoice_id"), "This order is already paid.")
+    if order["status"] in payments.SETTLED:
+        return _already_paid(action, order)
     payable(engine, found)
     try:
-        if action == "pay":
-            moved = engine.run(project, lambda ctx: _pay(ctx, order_id))
-            return Outcome(action, "done", moved["status"], moved.get("invoice_id"), "Payment successful.")
-        if action == "decline":
-            invoice = engine.run(project, lambda ctx: str(ctx.next_id("invoice")))
-            return Outcome(
-                action,
-                "troubled",
-                "new",
-                invoice,
-                "The payment was declined. The order is still open: you can try again.",
-            )
-        moved = engine.run(project, lambda ctx: orders.set_status(ctx, ctx.get("order", order_id), "canceled"))
-        return Outcome(action, "canceled", moved["status"], None, "The order was canceled.")
+        result = payments.settle(engine, found.project_id, order["order_id"], action, deliver=True)
     except ApiError as exc:
+        now = find(engine, order["token"]).order  # another submission of the form may have paid it meanwhile
+        if now["status"] in payments.SETTLED:
+            return _already_paid(action, now)
         raise PageError(exc.status, "The payment could not be completed", exc.message) from None
+    if action == "cancel":
+        return Outcome(action, "canceled", result.status, None, "The order was canceled.")
+    if result.accepted:
+        return Outcome(action, "done", result.status, result.invoice_id, "Payment successful.")
+    if action == "pay":  # the game's server refused the user (user_validation)
+        message = "The payment was declined: the game does not know this player. The order is still open."
+    else:
+        message = "The payment was declined. The order is still open: you can try again."
+    return Outcome(action, "troubled", result.status, result.invoice_id, message)
 
 
-def _pay(ctx: Any, order_id: int) -> dict[str, Any]:
-    """Paid, then done: the first move delivers the order and gives it its invoice."""
-    order = orders.set_status(ctx, ctx.get("order", order_id), "paid")
-    return orders.set_status(ctx, order, "done")
+def _already_paid(action: str, order: dict[str, Any]) -> Outcome:
+    return Outcome(action, "done", order["status"], order.get("invoice_id"), "This order is already paid.")
 
 
 # ----------------------------------------------------------------- returns

@@ -7,6 +7,7 @@ import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -52,10 +53,15 @@ def item(api: ContractClient, sku: str, price: float | None = 4.99, **extra: obj
     assert api.post(api.path(ITEMS), json=body, headers=api.admin()).status == 201
 
 
-def buy(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> int:
+def purchase(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> dict:
+    """A sandbox order of one item: its payment call's answer (order_id, token)."""
     answer = api.post(api.path(PAY_ITEM, sku=sku), json={"sandbox": True, **body}, headers=api.user(user))
     assert answer.status == 200, answer.data
-    return answer.data["order_id"]
+    return answer.data
+
+
+def buy(api: ContractClient, sku: str, user: str = "player-1", **body: object) -> int:
+    return purchase(api, sku, user, **body)["order_id"]
 
 
 def status(api: ContractClient, order_id: int, user: str = "player-1") -> str:
@@ -321,6 +327,100 @@ def test_payment_actions_pay_decline_refund_and_partial_refund(
     assert act(order_id, action="fly").status == 422 and act(999, action="pay").status == 404
     for received in receiver.received:
         check_against_spec(received)
+
+
+# ------------------------------------------------------------------ the payment page plays the same payment
+
+
+def page_action(api: ContractClient, token: str, action: str):
+    """What the payment page's form posts (`/paystation4/`), as the browser sends it."""
+    return api.app.test_client().post("/paystation4/", data={"token": token, "action": action})
+
+
+def test_paying_on_the_payment_page_sends_a_signed_order_paid(
+    app_api: ContractClient, receiver: WebhookReceiver
+) -> None:
+    api = app_api
+    point(api, receiver)
+    item(api, "frost_bow", 7.50)
+    bought = purchase(api, "frost_bow", settings={"return_url": "https://game.example/back"})
+    answer = page_action(api, bought["token"], "pay")
+    assert answer.status_code == 303
+    returned = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
+    assert status(api, bought["order_id"]) == "done"  # paid, then done, as the service moves it
+    [received] = receiver.wait_for(event="order_paid")
+    check_against_spec(received)
+    body = received.json()
+    assert body["order"]["id"] == bought["order_id"] and body["order"]["invoice_id"] == returned["invoice_id"]
+    assert [(w["event"], w["outcome"]) for w in journal(api)["webhooks"]] == [("order_paid", "delivered")]
+    assert page_action(api, bought["token"], "pay").status_code == 303  # a second submit pays nothing twice
+    refunded = api.call("POST", f"/__mock__/orders/{bought['order_id']}/payment", json_body={"action": "cancel"})
+    assert refunded.data["status"] == "canceled"
+    assert [w["event"] for w in journal(api)["webhooks"]] == ["order_paid", "order_canceled"]
+    check_against_spec(receiver.wait_for(event="order_canceled")[0])
+
+
+def test_decline_and_cancel_on_the_payment_page_send_no_webhook(
+    app_api: ContractClient, receiver: WebhookReceiver
+) -> None:
+    api = app_api
+    point(api, receiver, mode="separate")
+    item(api, "shield", 3.00)
+    bought = purchase(api, "shield")
+    declined = page_action(api, bought["token"], "decline")
+    assert 'data-outcome="troubled"' in declined.get_data(as_text=True)
+    assert status(api, bought["order_id"]) == "new" and journal(api)["webhooks"] == []  # still payable
+    assert page_action(api, bought["token"], "pay").status_code == 200
+    assert [w["event"] for w in journal(api)["webhooks"]] == ["payment", "order_paid"]  # separate notifications
+    unpaid = purchase(api, "shield")
+    canceled = page_action(api, unpaid["token"], "cancel")
+    assert 'data-outcome="canceled"' in canceled.get_data(as_text=True)
+    assert status(api, unpaid["order_id"]) == "canceled"
+    assert {w["order_id"] for w in journal(api)["webhooks"]} == {bought["order_id"]}  # nothing paid, nothing told
+
+
+def test_pay_submitted_twice_at_once_pays_and_notifies_once(app_api: ContractClient, receiver: WebhookReceiver) -> None:
+    api = app_api
+    point(api, receiver)
+    item(api, "relic", 9.00)
+    bought = purchase(api, "relic", settings={"return_url": "https://game.example/back"})
+    start, answers = threading.Barrier(6), []
+
+    def submit() -> None:
+        start.wait()
+        answers.append(page_action(api, bought["token"], "pay"))
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    locations = {dict(parse_qsl(urlsplit(a.headers["Location"]).query))["invoice_id"] for a in answers}
+    assert [a.status_code for a in answers] == [303] * 6 and len(locations) == 1  # every submit sees the one payment
+    assert [w["event"] for w in journal(api)["webhooks"]] == ["order_paid"]
+    assert api.control("GET", "users/player-1")["inventory"]["relic"] == 1
+
+
+def test_the_payment_page_asks_the_game_to_validate_the_user_first(
+    app_api: ContractClient, receiver: WebhookReceiver
+) -> None:
+    api = app_api
+    point(api, receiver, user_validation=True)
+    item(api, "crown", 20.00)
+    bought = purchase(api, "crown", user="test_xsolla_1")
+    receiver.answer_with((400, {"error": {"code": "INVALID_USER", "message": "Invalid user"}}))
+    refused = page_action(api, bought["token"], "pay")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and 'data-outcome="troubled"' in html and "does not know this player" in html
+    assert status(api, bought["order_id"], "test_xsolla_1") == "new"
+    assert page_action(api, bought["token"], "pay").status_code == 200  # the game accepts the user now
+    assert status(api, bought["order_id"], "test_xsolla_1") == "done"
+    assert [(w["event"], w["outcome"]) for w in journal(api)["webhooks"]] == [
+        ("user_validation", "refused"),
+        ("user_validation", "delivered"),
+        ("order_paid", "delivered"),
+    ]
+    assert receiver.received[0].json()["user"]["id"] == "test_xsolla_1"
 
 
 def test_the_body_of_any_webhook_about_an_order(app_api: ContractClient) -> None:

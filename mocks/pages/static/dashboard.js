@@ -17,15 +17,18 @@
     webhooks: false,
   };
 
-  // The control token, when the mock has one: given once as /__mock__/#token=..., kept for this tab.
-  const token = (() => {
+  // The control token, when the mock has one: given as /__mock__/#token=... (a fragment never
+  // reaches the server), kept for this tab, and dropped from the address bar.
+  const TOKEN_KEY = "xsolla-mock-token";
+  function readToken() {
     const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
     if (match) {
-      sessionStorage.setItem("xsolla-mock-token", decodeURIComponent(match[1]));
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
       history.replaceState(null, "", location.pathname + location.search);
     }
-    return sessionStorage.getItem("xsolla-mock-token");
-  })();
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+  let token = readToken();
 
   class ControlError extends Error {
     constructor(status, message) {
@@ -276,18 +279,35 @@
 
   // ----------------------------------------------------------- webhooks
 
-  function renderDeliveries(entries) {
-    fill("deliveries", entries.slice().reverse(), (tr, d) => {
+  function clockTime(iso) {
+    return iso ? iso.replace("T", " ").replace(/(\.\d+)?(\+00:00|Z)$/, "") : "";
+  }
+
+  // One row per attempt (GET /__mock__/webhooks: `webhooks`) and one per delivery still waiting
+  // for its time (`pending`), newest first.
+  function renderDeliveries(data) {
+    const waiting = (data.pending || []).map((p) => ({ ...p, outcome: "waiting", next_attempt_at: p.due }));
+    const rows = [...(data.webhooks || []), ...waiting].sort((a, b) =>
+      `${a.time || a.due}` < `${b.time || b.due}` ? -1 : 1,
+    );
+    fill("deliveries", rows.reverse(), (tr, d) => {
       const answer = d.answer || {};
-      const ok = answer.status >= 200 && answer.status < 300;
       tr.dataset.event = d.event;
-      tr.classList.add(ok ? "delivered" : "undelivered");
-      cell(tr, d.time);
+      tr.dataset.delivery = d.id;
+      tr.dataset.outcome = d.outcome;
+      tr.classList.add(`outcome-${d.outcome.replace(/\s+/g, "-")}`);
+      cell(tr, clockTime(d.time), { field: "time" });
       cell(tr, d.event, { header: true, field: "event" });
-      cell(tr, d.order_id);
-      cell(tr, d.attempt, { className: "num" });
-      const shown = answer.status ? `${answer.status}${answer.body ? ` ${answer.body}` : ""}` : answer.error;
-      cell(tr, shown || "waiting", { field: "answer" });
+      cell(tr, d.order_id, { field: "order" });
+      cell(tr, d.attempt, { className: "num", field: "attempt" });
+      const shown = answer.status ? `${answer.status}${answer.body ? ` ${answer.body}` : ""}` : d.error;
+      cell(tr, shown || (d.outcome === "waiting" ? "not sent yet" : ""), { field: "answer" });
+      const outcome = document.createElement("span");
+      outcome.className = `pill webhook-${d.outcome.replace(/\s+/g, "-")}`;
+      outcome.textContent = d.outcome + ((d.violations || []).length ? " ⚠" : "");
+      if ((d.violations || []).length) outcome.title = d.violations.join("\n");
+      cell(tr, outcome, { field: "outcome" });
+      cell(tr, clockTime(d.next_attempt_at), { field: "next" });
       const details = document.createElement("details");
       const summary = document.createElement("summary");
       summary.textContent = "Body";
@@ -300,12 +320,12 @@
 
   async function refreshWebhooks() {
     const data = await control("GET", `webhooks?project_id=${state.project}`);
-    const entries = data.deliveries || data.webhooks || [];
-    $("#webhooks-note").textContent = entries.length ? "" : "No webhook deliveries yet.";
-    const key = JSON.stringify(entries);
+    const count = (data.webhooks || []).length + (data.pending || []).length;
+    $("#webhooks-note").textContent = count ? "" : "No webhook deliveries yet.";
+    const key = JSON.stringify(data);
     if (key !== state.deliveries) {
       state.deliveries = key;
-      renderDeliveries(entries);
+      renderDeliveries(data);
     }
   }
 
@@ -418,13 +438,34 @@
   }
 
   // What this mock offers is in its index: the webhook panel needs GET /__mock__/webhooks.
-  control("GET", "index.json")
-    .then((index) => {
-      state.webhooks = index.endpoints.some((e) => e.path === "/__mock__/webhooks" && e.methods.includes("GET"));
-      if (state.webhooks) every(2000, refreshWebhooks);
-      else $("#webhooks-note").textContent = "This mock sends no webhooks.";
-    })
-    .catch(fail);
+  let webhookTimer = null;
+  function discover() {
+    return control("GET", "index.json")
+      .then((index) => {
+        state.webhooks = index.endpoints.some((e) => e.path === "/__mock__/webhooks" && e.methods.includes("GET"));
+        if (state.webhooks && webhookTimer === null) webhookTimer = every(2000, refreshWebhooks);
+        else if (!state.webhooks) $("#webhooks-note").textContent = "This mock sends no webhooks.";
+      })
+      .catch(fail);
+  }
+
+  // A token given later in the same tab (the address with #token=... pasted again).
+  window.addEventListener("hashchange", async () => {
+    const before = token;
+    token = readToken();
+    if (token === before) return;
+    clearError();
+    state.generation = null;
+    await discover();
+    try {
+      await Promise.all([refreshStore(true), refreshProjects(), refreshClock()]);
+      say("Control token set for this tab.");
+    } catch (error) {
+      fail(error);
+    }
+  });
+
+  discover();
   every(1000, refreshJournal);
   every(2000, refreshStore);
   every(10000, refreshClock);
