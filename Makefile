@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MOCK_ARGS ?=
 PYTEST_ARGS ?=
+# `make test` runs the test files side by side, one process per core (at most 4); TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= auto
+FUZZ_ARGS ?=
 
-.PHONY: setup browsers mock test lint spec-check docs bench clean
+.PHONY: setup browsers mock test fuzz lint spec-check docs bench clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -27,7 +30,12 @@ spec-check: setup
 
 test: setup browsers
 	$(BIN)/xsolla-contract spec check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
+
+# The full contract suite against the mock: the default budget, stateful sequences, positive and
+# negative data; every operation must reach a documented success answer. Reports: fuzz-report/.
+fuzz: setup
+	$(BIN)/xsolla-contract fuzz --app mock --stateful --negative --seed 1 --min-success-coverage 100 $(FUZZ_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

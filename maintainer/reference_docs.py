@@ -122,7 +122,7 @@ def _option_row(param, ctx) -> str:
         notes.append("repeatable")
     default = param.get_default(ctx, call=False)
     unset = default is None or default is False or default in ((), "") or type(default).__name__ == "Sentinel"
-    if param.is_flag and param.secondary_opts:
+    if param.is_flag and param.secondary_opts and default is not None:  # None: decided at run time
         notes.append(f"default: `{param.opts[0] if default else param.secondary_opts[0]}`")
     elif not unset and not callable(default):
         notes.append(f"default: `{default}`")

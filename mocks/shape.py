@@ -3,7 +3,9 @@
 `Shaper.render(schema, value)` projects a stored record onto a response schema:
 properties the schema has are kept (recursively), anything else is dropped,
 required fields the record lacks are synthesized from the schema (default,
-example, enum, type), `oneOf`/`anyOf` pick the variant the value fits, and
+example, enum, type; `Shaper.synthesized`, when a list, collects what had to be
+made up, so tests can tell that the mock sends every required field from its
+state), `oneOf`/`anyOf` pick the variant the value fits, and
 client-catalog texts (`CatalogText`) become the string of the requested locale.
 So every response is built from state and conforms to the spec by construction;
 nothing is hand-typed per endpoint.
@@ -87,6 +89,12 @@ class Shaper:
         self._merged: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
         self._renderers: dict[int, tuple[Mapping[str, Any], Renderer]] = {}
         self._fields: dict[int, tuple[Mapping[str, Any], list[tuple[str, Any, Renderer, bool, bool]]]] = {}
+        self.synthesized: list[str] | None = None  # a list: what rendering made up for lack of state
+
+    def _made_up(self, schema: Mapping[str, Any], what: str) -> Any:
+        if self.synthesized is not None:
+            self.synthesized.append(what)
+        return self.synthesize(schema)
 
     # ---------------------------------------------------------------- schemas
 
@@ -193,7 +201,6 @@ class Shaper:
         if variants:
             return self._compile_variants(s, variants)
         nullable = bool(s.get("nullable"))
-        synthesize = self.synthesize
         kind = s.get("type") or ("object" if "properties" in s else None)
         if kind == "object":
             return self._compile_object(s, nullable)
@@ -203,9 +210,9 @@ class Shaper:
 
             def render_array(value: Any, locale: str | None) -> Any:
                 if value is None:
-                    return None if nullable else synthesize(s)
+                    return None if nullable else self._made_up(s, "an array for null")
                 if not isinstance(value, list):
-                    return synthesize(s)
+                    return self._made_up(s, f"an array for {type(value).__name__}")
                 return [item(v, locale) for v in value] if item else list(value)
 
             return render_array
@@ -214,15 +221,15 @@ class Shaper:
 
             def render_scalar(value: Any, locale: str | None) -> Any:
                 if value is None:
-                    return None if nullable else synthesize(s)
+                    return None if nullable else self._made_up(s, f"a {kind} for null")
                 out = scalar(value, locale)
-                return synthesize(s) if out is _MISSING else out
+                return self._made_up(s, f"a {kind} for {value!r}") if out is _MISSING else out
 
             return render_scalar
 
         def render_any(value: Any, locale: str | None) -> Any:
             if value is None:
-                return None if nullable else synthesize(s)
+                return None if nullable else self._made_up(s, "a value for null")
             return copy.deepcopy(value)
 
         return render_any
@@ -236,7 +243,7 @@ class Shaper:
             if catalog_text and isinstance(value, Mapping):
                 return localize(value, locale)
             if value is None and not nullable:
-                return self.synthesize(s)
+                return self._made_up(s, "a variant for null")
             fitting = [v for v in variants if fits(v, value)]
             return renderer(closest(fitting, value) if fitting else variants[0])(value, locale)
 
@@ -285,7 +292,7 @@ class Shaper:
                     break
             else:
                 if is_required:
-                    out[name] = self.synthesize(sub)
+                    out[name] = self._made_up(sub, f"required property {name!r}")
         return out
 
     def _compile_object(self, s: Mapping[str, Any], nullable: bool) -> Renderer:
@@ -294,13 +301,12 @@ class Shaper:
         extra = s.get("additionalProperties")
         keep_extra = extra is True or (not props and extra is None) or (isinstance(extra, Mapping) and bool(extra))
         extra_renderer = self.renderer(extra) if isinstance(extra, Mapping) and extra else None
-        synthesize = self.synthesize
 
         def render_object(value: Any, locale: str | None) -> Any:
             if value is None:
-                return None if nullable else synthesize(s)
+                return None if nullable else self._made_up(s, "an object for null")
             if not isinstance(value, Mapping):
-                return synthesize(s)
+                return self._made_up(s, f"an object for {type(value).__name__}")
             out: dict[str, Any] = {}
             for name, sub, render, is_required, keeps_null in fields:
                 if name in value:
@@ -309,7 +315,7 @@ class Shaper:
                         continue  # absent rather than invented
                     out[name] = render(v, locale)
                 elif is_required:
-                    out[name] = synthesize(sub)
+                    out[name] = self._made_up(sub, f"required property {name!r}")
             if keep_extra:
                 for k, v in value.items():
                     if k not in props and not str(k).startswith("_"):

@@ -88,3 +88,16 @@ def running_cli(command: str, *args: str) -> Iterator[str]:
 def cli_server():
     """`cli_server("mock", "--seed", "1")` as a context manager: a mock (or proxy) started from the command line."""
     return running_cli
+
+
+# `make test` runs the files side by side (pytest-xdist, one file per worker at a time); the
+# longest start first so that the workers finish together.
+LONGEST_FIRST = ("tests/test_install.py", "tests/test_fuzz.py", "tests/test_spec.py", "tests/test_docs.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file and among the others stays

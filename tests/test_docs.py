@@ -269,6 +269,12 @@ def test_faults_session(seeded_server: MockServer) -> None:
     assert "get-user-cart          2  200 x1 / 401 422 / dropped x1" in out
 
 
+def test_fuzz_session() -> None:
+    out = run_shell(named("fuzz"), None)
+    assert "227/227 operations exercised, 227/227 reached a documented 2xx" in out and ", 0 failures" in out
+    assert "Reports: /tmp/xsolla-fuzz/junit.xml" in out and Path("/tmp/xsolla-fuzz/coverage.json").is_file()
+
+
 def test_webhook_check_session() -> None:
     out = run_shell(named("webhook-check"), None)
     assert "ok   user_validation of a test user" in out and "ok   duplicate gets the same answer" in out

@@ -501,28 +501,73 @@ def token_cmd(
 
 
 @main.command("fuzz")
-@click.option("--base-url", help="Server to test, e.g. https://store.xsolla.com/api or http://127.0.0.1:8080/api")
+@click.option(
+    "--base-url",
+    help="Server to test, e.g. http://127.0.0.1:8080/api or a sandbox project's https://store.xsolla.com/api. "
+    "The suite WRITES to it: it creates, changes and deletes items, promotions, chains, carts and orders "
+    "(use --read-only for GET calls only).",
+)
 @click.option("--app", type=click.Choice(["mock"]), help="Test the mock in this process (no socket).")
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help="Spec (default: bundled).")
 @click.option("--auth-basic", help="PROJECT_ID:API_KEY for admin calls (env XSOLLA_BASIC).")
 @click.option("--token", help="User JWT for client calls (env XSOLLA_TOKEN; minted for the mock when absent).")
 @click.option("--include-tag", "tags", multiple=True, help="Only operations with this tag (repeatable).")
 @click.option("--operation", "operations", multiple=True, help="Only this operationId (repeatable).")
-@click.option("--max-examples", default=10, show_default=True, type=int, help="Cases per operation and phase.")
+@click.option(
+    "--max-examples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="The budget of every phase: test cases per operation in the fuzzing phase; the examples and coverage "
+    "phases keep 4x as many of theirs (spread over all they derive), and each stateful group runs 2x as many "
+    "scenarios (unless --stateful-examples says otherwise).",
+)
 @click.option("--seed", type=int, help="Seed for reproducible runs.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Operations tested in parallel.")
-@click.option("--stateful", is_flag=True, help="Also run stateful sequences through the spec's links.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent calls: speeds up a live target (against --app mock, one process does the work anyway).",
+)
+@click.option("--stateful", is_flag=True, help="Also run stateful sequences through the spec's links, per API group.")
 @click.option("--negative", is_flag=True, help="Also generate invalid data (must be rejected).")
-@click.option("--read-only", is_flag=True, help="Only GET operations (safe for a shared sandbox).")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
-@click.option("--report-dir", type=click.Path(file_okay=False), help="Directory for schemathesis reports.")
+@click.option("--read-only", is_flag=True, help="Only GET operations, and no workflows (safe for a shared project).")
+@click.option(
+    "--prepare/--no-prepare",
+    default=None,
+    help="Before the random phases, create through the admin API the items, promotions and chains the workflows "
+    "need to reach every operation's success answer, run the workflows, and remove all of it afterwards. "
+    "Default: on for --app mock, off for --base-url.",
+)
+@click.option(
+    "--report-dir",
+    default="fuzz-report",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the reports go: junit.xml, coverage.json and coverage.md (operation x status).",
+)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write the JUnit report here instead.")
+@click.option(
+    "--min-success-coverage",
+    type=click.FloatRange(0, 100),
+    help="Fail (exit 1) when fewer than PCT percent of the selected operations reached a documented 2xx.",
+)
 @click.option("--max-failures", type=int, help="Stop after this many failures.")
 @click.option(
     "--stateful-examples",
-    default=100,
+    type=click.IntRange(min=1),
+    help="Scenarios per stateful group (sequences of calls along the spec's links). Default: 2x --max-examples.",
+)
+@click.option(
+    "--stateful-steps", default=10, show_default=True, type=click.IntRange(min=1), help="Calls per stateful scenario."
+)
+@click.option(
+    "--stateful-time",
+    default=3.0,
     show_default=True,
-    type=int,
-    help="Scenarios of the stateful phase (sequences of calls along the spec's links).",
+    type=click.FloatRange(min=0.1),
+    help="Seconds a stateful group may run at most.",
 )
 @click.option(
     "--database",
@@ -530,6 +575,18 @@ def token_cmd(
     show_default=True,
     help="Where schemathesis keeps the examples it found: 'none' (each run depends only on --seed), "
     "':memory:', or a file path (replays earlier failures first).",
+)
+@click.option(
+    "--phases",
+    help="Only these phases, comma-separated: workflows, examples, coverage, fuzzing, stateful "
+    "(default: all that apply; workflows need --prepare, stateful --stateful or its name here).",
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "bar", "lines"]),
+    default="auto",
+    show_default=True,
+    help="A progress bar (on a terminal, with auto) or only lines per phase and group (CI logs).",
 )
 def fuzz_cmd(
     base_url: str | None,
@@ -545,13 +602,26 @@ def fuzz_cmd(
     stateful: bool,
     negative: bool,
     read_only: bool,
+    prepare: bool | None,
+    report_dir: str,
     junit_path: str | None,
-    report_dir: str | None,
+    min_success_coverage: float | None,
     max_failures: int | None,
-    stateful_examples: int,
+    stateful_examples: int | None,
+    stateful_steps: int,
+    stateful_time: float,
     database: str,
+    phases: str | None,
+    progress: str,
 ) -> None:
-    """Property-based and stateful contract tests (schemathesis) against the mock or any server."""
+    """Property-based and stateful contract tests (schemathesis) against the mock or any server.
+
+    A run has phases: workflows (with --prepare, or against --app mock: explicit sequences that
+    reach every operation's success answer and check the API's stateful promises), then
+    schemathesis' examples, coverage and fuzzing phases, then (--stateful) a state machine per
+    API group. It ends with a per-operation summary and writes its reports to --report-dir.
+    Exit code 1 on any failure.
+    """
     from .fuzz import Credentials, FuzzOptions, run_fuzz
 
     try:
@@ -569,20 +639,24 @@ def fuzz_cmd(
             stateful=stateful,
             negative=negative,
             read_only=read_only,
+            prepare=prepare,
             junit=junit_path,
             report_dir=report_dir,
+            min_success_coverage=min_success_coverage,
             max_failures=max_failures,
             stateful_examples=stateful_examples,
+            stateful_steps=stateful_steps,
+            stateful_time=stateful_time,
             database=database,
+            progress_bar={"auto": None, "bar": True, "lines": False}[progress],
+            phases=tuple(p.strip() for p in (phases or "").split(",") if p.strip()),
         )
-        code, coverage, selected = run_fuzz(options)
+        result = run_fuzz(options)
     except (ValueError, ContractError) as exc:
         click.echo(f"fuzz: {exc}", err=True)
         sys.exit(2)
-    from .spec import Spec
-
-    click.echo(coverage.summary(Spec.from_path(spec_path), selected))
-    sys.exit(1 if (code or coverage.failure_count) else 0)
+    click.echo(result.text)
+    sys.exit(result.code)
 
 
 # ------------------------------------------------------------------- webhooks

@@ -6,8 +6,9 @@ spec, not on the number of requests, so it counts a whole test session however l
 
 `report()` reads the resolved spec for what each operation documents (its response
 statuses) and compares: per operation, the documented statuses exercised and missing,
-the undocumented ones seen (an injected 503, say), and totals over a scope of
-operations. `markdown()` and `table()` print it.
+the undocumented ones seen (an injected 503, say), whether a documented success answer
+(2xx) was among them, and totals over a scope of operations. `markdown()` and `table()`
+print it.
 
 A scope selects operations by operationId (`fnmatch` patterns: `get-virtual-*`), by tag
 (`Cart`) or by API (`Catalog`, `LiveOps`); without one, every operation of the spec.
@@ -124,7 +125,7 @@ def report(spec: Spec, tally: Tally, scope: Iterable[str] | str | None = None) -
     for (operation, status), count in answers.items():
         seen.setdefault(operation, {})[status] = count
     rows = []
-    documented_total = documented_hit = exercised_ops = 0
+    documented_total = documented_hit = exercised_ops = succeeded = 0
     for op in operations:
         statuses = seen.get(op.operation_id, {})
         documented = documented_statuses(op)
@@ -133,6 +134,8 @@ def report(spec: Spec, tally: Tally, scope: Iterable[str] | str | None = None) -
         exercised_ops += bool(calls)
         documented_total += len(documented)
         documented_hit += len(hit)
+        success = any(200 <= s < 300 for s in hit)
+        succeeded += success
         rows.append(
             {
                 "operation": op.operation_id,
@@ -146,6 +149,7 @@ def report(spec: Spec, tally: Tally, scope: Iterable[str] | str | None = None) -
                 "undocumented": {str(s): n for s, n in sorted(statuses.items()) if s not in documented},
                 "injected": {str(s): n for (o, s), n in sorted(injected.items()) if o == op.operation_id},
                 "dropped": dropped[op.operation_id],
+                "success": success,  # a documented 2xx was answered
             }
         )
     return {
@@ -162,6 +166,7 @@ def report(spec: Spec, tally: Tally, scope: Iterable[str] | str | None = None) -
             "exercised": documented_hit,
             "percent": _percent(documented_hit, documented_total),
         },
+        "success": {"total": len(operations), "reached": succeeded, "percent": _percent(succeeded, len(operations))},
         "by_operation": rows,
         "unmatched": [
             {"method": m, "path": p, "count": n} for (m, p), n in sorted(unmatched.items(), key=lambda kv: -kv[1])
@@ -217,14 +222,15 @@ def markdown(data: Mapping[str, Any]) -> str:
         + summary_line(data)
         + ".",
         "",
-        "| Operation | Calls | Exercised | Missing | Also seen |",
-        "|---|---:|---|---|---|",
+        "| Operation | Calls | 2xx | Exercised | Missing | Also seen |",
+        "|---|---:|:-:|---|---|---|",
     ]
     for r in sorted(data["by_operation"], key=lambda r: (not r["calls"], r["tag"], r["operation"])):
         extra = [_statuses(r["undocumented"], r["injected"])] + ([f"dropped x{r['dropped']}"] if r["dropped"] else [])
         exercised = _statuses(r["exercised"], r["injected"])
         lines.append(
-            f"| `{r['operation']}` ({r['method']} `{r['path']}`) | {r['calls']} | {exercised} "
+            f"| `{r['operation']}` ({r['method']} `{r['path']}`) | {r['calls']} "
+            f"| {'yes' if r['success'] else '**no**'} | {exercised} "
             f"| {' '.join(map(str, r['missing']))} | {', '.join(filter(None, extra))} |"
         )
     if data["unmatched"]:
@@ -233,12 +239,19 @@ def markdown(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def shortfalls(data: Mapping[str, Any], operations: float | None = None, responses: float | None = None) -> list[str]:
-    """What falls below the minimum percentages given (operations called, documented responses answered)."""
+def shortfalls(
+    data: Mapping[str, Any],
+    operations: float | None = None,
+    responses: float | None = None,
+    success: float | None = None,
+) -> list[str]:
+    """What falls below the minimum percentages given (operations called, documented responses
+    answered, operations that got a documented success answer)."""
     found = []
     for minimum, part, name in (
         (operations, "operations", "operations called"),
         (responses, "responses", "documented responses answered"),
+        (success, "success", "operations with a documented success answer"),
     ):
         if minimum is not None and data[part]["percent"] < minimum:
             found.append(f"{name} {data[part]['percent']}% is below the minimum of {minimum}%")

@@ -170,7 +170,8 @@ def bonus_grants(
     """
     out = []
     for entry in entries or []:
-        sku, record = entry["sku"], items.find(ctx, entry["sku"])
+        sku = entry.get("sku")  # the reference leaves a bonus entry's SKU optional: one without gives nothing
+        record = items.find(ctx, sku) if sku else None
         if record is None:
             continue
         if record.get("type") == "unit":

@@ -379,8 +379,8 @@ class Renderer:
     def static(self, record: Mapping[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
         found = self.statics.get(key)
         if found is None:
-            view = item_views.static_view(self.ctx, record, self.fields)
-            found = self.statics[key] = self.shaper.render(self.schema, view, self.ctx.locale)
+            view = item_views.static_view(self.ctx, record, self.fields)  # a part: nothing made up for the rest
+            found = self.statics[key] = self.shaper.render_fields(self.schema, view, self.ctx.locale)
         return found
 
     def __call__(self, row: tuple[Mapping[str, Any], tuple[str, str]]) -> dict[str, Any]:

@@ -249,7 +249,7 @@ def _verify_reply(ctx: Ctx, data: dict[str, Any]) -> Reply:
     variants = shaper.merged(ctx.op.response_schema(200))["properties"]["rewards"]["anyOf"]
     wanted = "discounted_items" in data["rewards"]
     variant = next(v for v in variants if ("discounted_items" in shaper.merged(v)["properties"]) == wanted)
-    body = ctx.reply({**data, "rewards": None}).body
+    body = ctx.reply(data).body
     body["rewards"] = shaper.render(variant, data["rewards"], ctx.locale)
     return Reply(200, body, {"content-type": JSON})
 

@@ -32,6 +32,8 @@ def item_prepare(ctx: Ctx, record: dict[str, Any], old: Mapping[str, Any] | None
     for flag, default in (("is_enabled", True), ("is_show_in_store", True), ("is_free", False)):
         if record.get(flag) is None:
             record[flag] = default
+    if record.get("type") == "bundle" and not record.get("bundle_type"):  # a replace that leaves it out
+        record["bundle_type"] = "standard"
     record["groups"] = _group_ids(record.get("groups"))
     _store_amounts(record)
     if record.get("content") is not None:

@@ -71,16 +71,11 @@ def upsell_configuration(ctx: Ctx) -> Reply:
     return ctx.reply([{"is_enabled": bool(config.get("is_enabled")), "type": config["type"], "items": offered}])
 
 
-@hook("post-upsell")
-def create_upsell(ctx: Ctx) -> Reply:
-    """Set up the upsell; every SKU sent must exist (404 9901 names the unknown ones)."""
-    _check_items(ctx)
-    return ctx.resource("upsell").create(ctx)
-
-
-@hook("put-upsell")
-def replace_upsell(ctx: Ctx) -> Reply:
-    """Replace the upsell configuration (setting it up when there is none yet)."""
+@hook("post-upsell", "put-upsell")
+def set_upsell(ctx: Ctx) -> Reply:
+    """Set up the upsell, replacing the project's configuration when it has one (a project has
+    one upsell; the reference documents no refusal for an existing one); every SKU sent must
+    exist (404 9901 names the unknown ones)."""
     _check_items(ctx)
     res = ctx.resource("upsell")
     return res.update(ctx) if _config(ctx) else res.create(ctx)

@@ -180,6 +180,18 @@ def test_discount_and_bonus_promotions_show_in_the_cart(api: ContractClient) -> 
     assert lines(cart) == {"helm": (1, "5.00", False)} and cart["promotions"] == []
 
 
+def test_a_bonus_entry_without_a_sku_gives_nothing(api: ContractClient) -> None:
+    shop(api)
+    body = {"name": {"en": "Odd bonus"}, "condition": [{"sku": "sword"}], "bonus": [{"quantity": 1}, {"sku": "potion"}]}
+    created = api.post(api.path(BONUSES), json=body, headers=api.admin())
+    assert created.status == 201
+    activated = api.put(api.path(ACTIVATE, promotion_id=created.data["promotion_id"]), headers=api.admin())
+    assert activated.status == 204
+    cart = fill(api, api.user("u1"), ("sword", 1))
+    assert cart.status == 200
+    assert lines(cart.data) == {"sword": (1, "10.00", False), "potion": (1, None, True)}
+
+
 def test_promo_code_applies_and_comes_off(api: ContractClient) -> None:
     shop(api)
     promo_code(

@@ -61,6 +61,7 @@ def test_coverage_of_a_known_sequence_of_calls(client: ContractClient) -> None:
         "undocumented": {"503": 1},
         "injected": {"503": 1},
         "dropped": 0,
+        "success": True,
     }
     create = rows["admin-create-virtual-item"]
     assert (create["calls"], create["exercised"], create["dropped"]) == (3, {"201": 1, "422": 1}, 1)
@@ -73,6 +74,8 @@ def test_coverage_of_a_known_sequence_of_calls(client: ContractClient) -> None:
     )
     assert data["operations"] == {"total": 3, "exercised": 3, "percent": 100.0}
     assert data["responses"] == {"total": 3 + 7 + 5, "exercised": 3 + 2 + 1, "percent": 40.0}
+    assert (listing["success"], create["success"]) == (False, True)  # 429 alone is no success answer
+    assert data["success"] == {"total": 3, "reached": 2, "percent": 66.7}
     assert data["requests"] == 10  # more than the journal keeps (3), across a reset
     assert data["unmatched"] == [{"method": "GET", "path": "/v2/project/44056/no/such/thing", "count": 1}]
 

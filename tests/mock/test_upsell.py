@@ -100,3 +100,15 @@ def test_all_filter_rules_in_short_form(api: ContractClient) -> None:
     assert [(r["name"], r["is_enabled"]) for r in rules] == [("Gold tier", True), ("Orcs only", False)]
     assert rules[0]["rule_id"] < rules[1]["rule_id"]
     assert not any("attribute_conditions" in r or "items" in r for r in rules)
+
+
+def test_post_on_a_project_with_an_upsell_sets_it_up_anew(api: ContractClient) -> None:
+    items(api, "helmet", "boots")
+    manager = api.user("manager")
+    first = {"type": "fixed_list", "is_enabled": True, "items": ["helmet"]}
+    assert api.post(api.path(UPSELL), json=first, headers=manager).status == 202
+    second = {"type": "fixed_list", "is_enabled": True, "items": ["boots"]}
+    assert api.post(api.path(UPSELL), json=second, headers=manager).status == 202
+    [config] = api.get(api.path(UPSELL), headers=manager).data
+    assert [i["sku"] for i in config["items"]] == ["boots"]
+    assert client_skus(api) == ["boots"]
