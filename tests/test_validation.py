@@ -140,9 +140,8 @@ def test_a_response_identical_to_one_checked_gets_the_same_verdict(spec: Spec) -
     bad = json.dumps({"sku": "sword_1", "is_enabled": "yes"}).encode()
     first = v.response_violations(op, HttpResponse(200, dict(JSON), bad))
     again = v.response_violations(op, HttpResponse(200, dict(JSON), bytes(bad)))  # equal content, another object
-    assert [str(x) for x in again] == [str(x) for x in first] and [x.where for x in first] == [
-        "response 200 body /is_enabled"
-    ]
+    assert [str(x) for x in again] == [str(x) for x in first]
+    assert "response 200 body /is_enabled" in [x.where for x in first]
     assert (v.verdicts.hits, v.verdicts.misses) == (1, 1)
     other_status = v.response_violations(op, HttpResponse(404, dict(JSON), bad))  # the status is part of the content
     assert {x.where for x in other_status} == {"response 404 body /"}
