@@ -123,7 +123,8 @@ def spec_and_validation(seconds: int, rounds: int) -> list[str]:
             f"- Request+response pairs validated per second, {name}: openapi-core as it comes (one cached "
             f"`OpenAPI` object) {r['openapi_core']:.0f}, ours without compiled checks {r['uncompiled']:.0f}, "
             f"ours {r['ours']:.0f} ({r['ours'] / r['openapi_core']:.1f}x); ours with a query string never seen "
-            f"before (the memo of accepted parameters does not answer) {r['ours_new_query']:.0f}."
+            f"before (the memo of accepted parameters does not answer) {r['ours_new_query']:.0f}; ours with the "
+            f"same response again (its verdict is remembered by content) {r['ours_same_response']:.0f}."
         )
     return lines
 

@@ -122,6 +122,7 @@ class Engine:
         self._responses = _Lru(
             self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda hit: len(hit[0].body) + 512
         )
+        self._response_epoch: tuple[Any, ...] = ()  # (store generation, second) of the answers kept
         self.cache: OrderedDict[Any, Any] = OrderedDict()
         self._versions: dict[Any, Any] = {}  # key -> the version of it the cache holds
         self._cache_lock = threading.Lock()
@@ -260,6 +261,9 @@ class Engine:
                 reply = self._act(op, principal, project_id or 0, result, req)
                 response = self._encode(reply, txid)
                 if cache_key and response.status < 300 and self.store.generation == cache_key[0]:
+                    if cache_key[:2] != self._response_epoch:  # earlier states' and seconds' answers: never asked again
+                        self._responses.clear()
+                        self._response_epoch = cache_key[:2]
                     self._responses.put(cache_key, (response, principal))
         except _MethodNotAllowed as exc:
             body = ApiError(405, 0, f"Method is not allowed. Method must be one of: {', '.join(exc.allowed)}").body(

@@ -134,6 +134,25 @@ def test_response_body_against_its_schema(v: Validator, spec: Spec) -> None:
     assert kinds(body_on_204) == ["response-body"]
 
 
+def test_a_response_identical_to_one_checked_gets_the_same_verdict(spec: Spec) -> None:
+    v = Validator(spec)
+    op = spec.operation("admin-get-virtual-item")
+    bad = json.dumps({"sku": "sword_1", "is_enabled": "yes"}).encode()
+    first = v.response_violations(op, HttpResponse(200, dict(JSON), bad))
+    again = v.response_violations(op, HttpResponse(200, dict(JSON), bytes(bad)))  # equal content, another object
+    assert [str(x) for x in again] == [str(x) for x in first]
+    assert "response 200 body /is_enabled" in [x.where for x in first]
+    assert (v.verdicts.hits, v.verdicts.misses) == (1, 1)
+    other_status = v.response_violations(op, HttpResponse(404, dict(JSON), bad))  # the status is part of the content
+    assert {x.where for x in other_status} == {"response 404 body /"}
+    fixed = v.response_violations(op, HttpResponse(200, dict(JSON), bad.replace(b'"yes"', b"true")))
+    assert [x.where for x in fixed if x.where.endswith("/is_enabled")] == []
+    never = Validator(spec, verdicts=0)
+    never.response_violations(op, HttpResponse(200, dict(JSON), bad))
+    never.response_violations(op, HttpResponse(200, dict(JSON), bad))
+    assert never.verdicts.hits == 0
+
+
 def test_error_bodies_are_checked_too(v: Validator) -> None:
     result = v.validate(
         {"method": "GET", "url": f"{ITEMS}/sku/x", "headers": {"Authorization": ADMIN}},

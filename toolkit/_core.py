@@ -246,7 +246,7 @@ class _KeepsParameters:
             if accepted is not None:
                 self._accepted.move_to_end(key)
         if accepted is not None:
-            parameters.validated = copy.deepcopy(accepted)
+            parameters.validated = _copied(accepted)
             return parameters.validated
         try:
             validated = super()._get_parameters(parameters, operation, path)  # type: ignore[misc]
@@ -254,11 +254,34 @@ class _KeepsParameters:
             parameters.validated = exc.parameters
             raise
         with self._memo_lock:
-            self._accepted[key] = copy.deepcopy(validated)
+            self._accepted[key] = _copied(validated)
             while len(self._accepted) > self._MEMO_SIZE:
                 self._accepted.popitem(last=False)
         parameters.validated = validated
         return validated
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value) is dict:
+        return {k: _copy_value(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy_value(v) for v in value]
+    return copy.deepcopy(value)
+
+
+def _copied(parameters: Parameters) -> Parameters:
+    """A copy of validated parameters that shares nothing a caller could change (`copy.deepcopy`, faster)."""
+    return Parameters(
+        query=_copy_value(dict(parameters.query)),
+        header=_copy_value(dict(parameters.header)),
+        cookie=_copy_value(dict(parameters.cookie)),
+        path=_copy_value(dict(parameters.path)),
+    )
 
 
 class _SecurityOptional:

@@ -138,8 +138,20 @@ class _Router:
         for routes in self._routes.values():
             routes.sort(key=lambda r: -r[0])
         self.templates = list(by_path)
+        self._seen: dict[str, tuple[str, dict[str, Operation], dict[str, str]] | None] = {}
+
+    _SEEN = 4096  # paths whose match is remembered (a server sees the same paths again and again)
 
     def match_path(self, path: str) -> tuple[str, dict[str, Operation], dict[str, str]] | None:
+        found = self._seen.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._match(path)
+            if len(self._seen) >= self._SEEN:
+                self._seen.clear()
+            self._seen[path] = found
+        return None if found is None else (found[0], found[1], dict(found[2]))
+
+    def _match(self, path: str) -> tuple[str, dict[str, Operation], dict[str, str]] | None:
         from urllib.parse import unquote
 
         segments = path.strip("/").split("/")
@@ -148,6 +160,9 @@ class _Router:
             if m:
                 return template, methods, {k: unquote(v) for k, v in m.groupdict().items()}
         return None
+
+
+_UNSEEN: Any = object()
 
 
 class Spec:

@@ -24,6 +24,8 @@ points so that it is fast enough to sit in a proxy or a mock.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,13 +350,15 @@ def _cause(exc: BaseException) -> BaseException:
 class Validator:
     """Validates exchanges against one spec with openapi-core; build one per spec and reuse it."""
 
-    def __init__(self, spec: Spec, *, base_paths: Iterable[str] | None = None):
+    def __init__(self, spec: Spec, *, base_paths: Iterable[str] | None = None, verdicts: int = 512):
+        """`verdicts`: how many verdicts on responses are remembered by content (0: none)."""
         self.spec = spec
         if base_paths is None:
             base_paths = {urlsplit(s.get("url", "")).path.rstrip("/") for s in spec.document.get("servers", [])}
         self.base_paths = sorted({b for b in base_paths if b and b != "/"}, key=len, reverse=True)
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
         self.core = core_for(spec)
+        self.verdicts = _Verdicts(verdicts)
 
     # -- public ---------------------------------------------------------------
 
@@ -425,6 +429,7 @@ class Validator:
         forget = getattr(self.core.request_validator, "forget", None)
         if forget is not None:
             forget()
+        self.verdicts.clear()
 
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
@@ -433,7 +438,28 @@ class Validator:
         return path
 
     def response_violations(self, op: Operation, resp: HttpResponse) -> list[Violation]:
-        """What is wrong with a response to `op` (the operation the request matched)."""
+        """What is wrong with a response to `op` (the operation the request matched).
+
+        The verdict is a function of the operation, the status, the headers the spec describes
+        and the body: an answer identical to one checked a moment ago gets that answer's verdict
+        again (`verdicts`, bounded; a mock serving the same page to many clients checks it once)."""
+        key = self._verdict_key(op, resp)
+        if key is not None:
+            found = self.verdicts.get(key)
+            if found is not None:
+                return list(found)
+        out = self._check_response(op, resp)
+        if key is not None:
+            self.verdicts.put(key, tuple(out), len(resp.body))
+        return out
+
+    def _verdict_key(self, op: Operation, resp: HttpResponse) -> tuple[Any, ...] | None:
+        documented = op.responses.get(str(resp.status)) or {}
+        if documented.get("headers") or not isinstance(resp.body, bytes):  # headers the spec checks: always check
+            return None
+        return op.operation_id, resp.status, resp.headers.get("content-type", ""), resp.body
+
+    def _check_response(self, op: Operation, resp: HttpResponse) -> list[Violation]:
         status = str(resp.status)
         where = f"response {status}"
         out: list[Violation] = []
@@ -619,6 +645,43 @@ class Validator:
 
 
 _NOT_READ = object()
+
+
+class _Verdicts:
+    """Verdicts on responses by their content: least recently used first out, bounded in entries
+    and in the bytes of the bodies they hold."""
+
+    def __init__(self, entries: int = 512, max_bytes: int = 8 * 1024 * 1024):
+        self._data: OrderedDict[Any, tuple[tuple[Violation, ...], int]] = OrderedDict()
+        self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> tuple[Violation, ...] | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._data.move_to_end(key)
+            return found[0]
+
+    def put(self, key: Any, verdict: tuple[Violation, ...], size: int) -> None:
+        if not self._entries or size > self._max_bytes // 8:
+            return
+        with self._lock:
+            old = self._data.pop(key, None)
+            self._bytes += size - (old[1] if old else 0)
+            self._data[key] = (verdict, size)
+            while len(self._data) > self._entries or self._bytes > self._max_bytes:
+                _, (_, dropped) = self._data.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0
 
 
 def _strict_json_body(op: Operation, req: HttpRequest) -> tuple[Any, Violation | None]:

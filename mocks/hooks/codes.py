@@ -67,10 +67,6 @@ def live_code(ctx: Ctx, code: str) -> tuple[dict[str, Any], dict[str, Any]] | No
     return (record, {**promo, "_kind": record["kind"]}) if promo else None
 
 
-def promotion_codes(ctx: Ctx, kind: str, external_id: str) -> list[dict[str, Any]]:
-    return promotions.codes_of(ctx, kind, external_id)
-
-
 def add_code(ctx: Ctx, kind: str, promo: Mapping[str, Any], code: str) -> None:
     if live_code(ctx, code) is not None:
         ctx.fail(422, 9803, "[0401-9803]: The code already exists.")
@@ -142,17 +138,12 @@ def _ended(now: datetime, promo: Mapping[str, Any]) -> bool:
     return all(parse_datetime(end) is not None and parse_datetime(end) <= now for end in ends)
 
 
-def total_used(ctx: Ctx, kind: str, external_id: str) -> int:
-    codes = promotion_codes(ctx, kind, external_id)
-    return sum(int(c.get("used", 0)) + int(c.get("reserved", 0)) for c in codes)
-
-
 def within_limits(ctx: Ctx, record: Mapping[str, Any], promo: Mapping[str, Any], user: str) -> bool:
     """Below the code's, the promotion's total and the user's redemption caps."""
     code_cap, total_cap = promo.get("redeem_code_limit"), promo.get("redeem_total_limit")
     if code_cap is not None and int(record.get("used", 0)) + int(record.get("reserved", 0)) >= code_cap:
         return False
-    if total_cap is not None and total_used(ctx, record["kind"], record["external_id"]) >= total_cap:
+    if total_cap is not None and promotions.code_uses(ctx, record["kind"], record["external_id"]) >= total_cap:
         return False
     limit = promotion_limit(promo)
     return limit is None or limit.available(ctx, user) > 0
@@ -177,8 +168,7 @@ def usable_code(
 
 def redeem(ctx: Ctx, record: dict[str, Any], promo: Mapping[str, Any], user: str) -> None:
     """Count one use of the code: its `used` counter and the user's use of the promotion."""
-    record["used"] = int(record.get("used", 0)) + 1
-    ctx.put("code", record["code"], record)
+    promotions.use_code(ctx, record)
     limits.record_use(ctx, "promotion_use", str(promo.get("promotion_id")), user)
 
 

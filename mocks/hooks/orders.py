@@ -444,8 +444,7 @@ def count_code_use(ctx: Ctx, order: Mapping[str, Any]) -> None:
     code = (order.get("source") or {}).get("code")
     record = promotions.code_record(ctx, code) if code else None
     if record is not None:
-        record["used"] = int(record.get("used", 0)) + 1
-        ctx.put("code", code, record)
+        promotions.use_code(ctx, record)
 
 
 def issue_invoice(ctx: Ctx, order: dict[str, Any]) -> None:

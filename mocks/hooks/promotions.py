@@ -20,9 +20,7 @@ def promotion_view(ctx: Ctx, record: dict[str, Any], resource: Any = None) -> di
     if "external_id" in record:  # code-based promotions
         total = record.get("redeem_total_limit")
         view["total_codes_count"] = promotions.code_count(ctx, resource.kind, record["external_id"])
-        used = 0
-        if total is not None:
-            used = sum(int(c.get("used", 0)) for c in promotions.codes_of(ctx, resource.kind, record["external_id"]))
+        used = promotions.code_uses(ctx, resource.kind, record["external_id"]) if total is not None else 0
         view["total_limit_state"] = (
             None if total is None else {"available": max(0, int(total) - used), "reserved": 0, "used": used}
         )

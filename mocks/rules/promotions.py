@@ -3,7 +3,9 @@
 Discounts and bonuses are numbered by `id`; coupons, promo codes and unique catalog
 offers are named by `external_id`; every promotion also has a numeric `promotion_id`.
 Records read through `records` carry their type in `_kind`. Codes live in kind
-`code`, keyed by the code itself: {code, kind, external_id, promotion_id, used, reserved}.
+`code`, keyed by the code itself: {code, kind, external_id, promotion_id, used, reserved};
+what all codes of a promotion used is counted beside them (`code_uses`), so that a total
+limit costs the same however many codes the promotion has.
 """
 
 from __future__ import annotations
@@ -124,6 +126,29 @@ def codes_of(ctx: Ctx, kind: str, external_id: str, **options: Any) -> list[dict
 
 def code_count(ctx: Ctx, kind: str, external_id: str) -> int:
     return ctx.count(CODES, f"{kind}/{external_id}")
+
+
+CODE_USES = "code_uses"  # `<kind>/<external_id>` -> {"n": uses made and held by all its codes}
+
+
+def code_uses(ctx: Ctx, kind: str, external_id: str) -> int:
+    """How many uses a promotion's codes made and hold in all (its total limit counts them).
+
+    Kept beside the codes as they are used; a state without the count (an older export) adds
+    it up from the codes once."""
+    found = ctx.get(CODE_USES, f"{kind}/{external_id}")
+    if found is not None:
+        return int(found["n"])
+    return sum(int(c.get("used", 0)) + int(c.get("reserved", 0)) for c in codes_of(ctx, kind, external_id))
+
+
+def use_code(ctx: Ctx, record: dict[str, Any]) -> None:
+    """Count one use of a code: its own `used`, and its promotion's uses."""
+    kind, external_id = record.get("kind"), record.get("external_id")
+    total = code_uses(ctx, kind, external_id)  # before the code changes: a first count adds up the stored ones
+    record["used"] = int(record.get("used", 0)) + 1
+    ctx.put("code", record["code"], record)
+    ctx.put(CODE_USES, f"{kind}/{external_id}", {"n": total + 1})
 
 
 def code_record(ctx: Ctx, code: str) -> dict[str, Any] | None:

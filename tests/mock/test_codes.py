@@ -224,6 +224,21 @@ def test_total_limit_is_enforced_and_shown_on_the_promotion(api: ContractClient)
     assert coupon["total_limit_state"] == {"available": 0, "reserved": 0, "used": 2}
 
 
+def test_total_limit_counts_the_uses_of_a_state_that_does_not_keep_their_sum(api: ContractClient) -> None:
+    make_items(api)
+    make_coupon(api, codes=("CODEA", "CODEB", "CODEC"), redeem_total_limit=2)
+    assert redeem(api, "CODEA", "u1").status == 200
+    state = api.control("GET", "state")
+    older = [r for r in state["records"] if r[1] != "code_uses"]  # a state exported before the sum was kept
+    assert len(older) == len(state["records"]) - 1
+    api.control("POST", "state", {**state, "records": older})
+    coupon = api.get(api.path(COUPON, external_id="frost"), headers=api.admin()).data
+    assert coupon["total_limit_state"] == {"available": 1, "reserved": 0, "used": 1}
+    assert redeem(api, "CODEB", "u2").status == 200
+    over = redeem(api, "CODEC", "u3")
+    assert (over.status, over.data["errorCode"]) == (422, 9804)
+
+
 def test_promo_code_limits_are_reported(api: ContractClient) -> None:
     make_items(api)
     body = {"external_id": "spring", "name": {"en": "Spring"}, "redeem_code_limit": 3, "redeem_user_limit": 1}
