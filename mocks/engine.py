@@ -141,6 +141,7 @@ class Engine:
             self._versions.clear()
         self._responses.clear()
         self.validator.forget()
+        self.spec.forget()
 
     # ------------------------------------------------------------------ clock
 

@@ -151,6 +151,9 @@ class _Router:
             self._seen[path] = found
         return None if found is None else (found[0], found[1], dict(found[2]))
 
+    def forget(self) -> None:
+        self._seen.clear()
+
     def _match(self, path: str) -> tuple[str, dict[str, Operation], dict[str, str]] | None:
         from urllib.parse import unquote
 
@@ -176,6 +179,10 @@ class Spec:
         # OpenAPI 3.1 `webhooks`: requests the API's provider sends, by name (the name is their `path`)
         self.webhooks: dict[str, Operation] = {op.path: op for _, op in _operations(document, document.get("webhooks"))}
         self._router = _Router(self.operations.values())
+
+    def forget(self) -> None:
+        """Drop the remembered path matches (the mock's reset gives their memory back)."""
+        self._router.forget()
 
     # ------------------------------------------------------------------ loading
 

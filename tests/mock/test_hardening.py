@@ -157,11 +157,12 @@ def test_reset_releases_caches_and_the_journal(app_api: ContractClient) -> None:
         app_api.post(app_api.path(ITEMS), json={"sku": f"i{n}", "name": {"en": "I"}}, headers=app_api.admin())
         app_api.get(app_api.path(CATALOG), headers=app_api.user(f"user-{n}"))
         app_api.get(app_api.path(ITEMS), params={"offset": n}, headers=app_api.admin())
-    assert engine.cache and engine._responses._data and engine.journal.entries()
+    assert engine.cache and engine._responses._data and engine.journal.entries() and engine.spec._router._seen
     app_api.reset()
     assert not engine.cache and not engine._responses._data
     assert [e["path"] for e in engine.journal.entries()] == []
     assert not engine.validator.core.request_validator._accepted
+    assert not engine.spec._router._seen
 
 
 def test_derived_views_keep_one_version_each(app_api: ContractClient) -> None:
