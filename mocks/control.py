@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import json
 import re
 from datetime import timedelta
@@ -68,6 +69,8 @@ def initialise(engine: Engine, *, force: bool = False) -> str:
         engine.faults.clear()
         engine.store.clear()
         engine.forget()
+        if force:  # before the start state is made, so that it is made in memory given back in one piece
+            release_memory(collect=kept >= _COLLECT_FROM)
         config = engine.config
         start = "empty"
         with engine.store.loading_start_state():
@@ -83,10 +86,19 @@ def initialise(engine: Engine, *, force: bool = False) -> str:
     return f"{start} ({engine.store.count()} records)"
 
 
-def release_memory() -> None:
-    """Give memory freed by a reset back to the system (glibc keeps freed pages otherwise). What a
-    reset frees is freed by reference counting; a full garbage collection would cost more than
-    a reset (hundreds of ms over the spec's objects) for the few cycles it finds."""
+_COLLECT_FROM = 10_000  # records: a reset of a store this large also collects reference cycles
+
+
+def release_memory(*, collect: bool = False) -> None:
+    """Give memory freed by a reset back to the system (glibc keeps freed pages otherwise).
+
+    What a reset frees is freed by reference counting; a full garbage collection (hundreds of
+    ms over the spec's objects) runs only after a long run, whose cycles may hold much. Called
+    once before the start state is made: trimming consolidates the freed chunks, so the start
+    state's records are carved from one free region instead of pinning pages all over the heap
+    a long run left behind; and once after."""
+    if collect:
+        gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
