@@ -99,7 +99,7 @@ def create_app(
     api = _Api(engine)
 
     def serve(**_params: str) -> Response:  # Flask's 404/405 below the pages' paths: the engine's answer
-        return Response(*api.answer(request)[:3])
+        return Response(*api.answer(request))
 
     control.register(app, engine)
     pages.register(app, engine)
@@ -155,34 +155,33 @@ class _Api:
     def __init__(self, engine: Engine):
         self.engine, self.config = engine, engine.config
 
-    def answer(self, req: Request) -> tuple[bytes, int, list[tuple[str, str]], bool]:
-        """(body, status, headers, whether to drop the connection) of the engine's answer."""
+    def answer(self, req: Request) -> tuple[bytes, int, list[tuple[str, str]]]:
+        """(body, status, headers) of the engine's answer."""
         config = self.config
         if config.latency_ms or config.latency_max_ms:
             time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
-        http = HttpRequest(
-            req.method,
-            req.path,
-            list(req.args.items(multi=True)),
-            {k.lower(): v for k, v in req.headers.items()},
-            req.get_data() or None,
-            req.host,
-        )
+        try:
+            http = HttpRequest(
+                req.method,
+                req.path,
+                list(req.args.items(multi=True)),
+                {k.lower(): v for k, v in req.headers.items()},
+                req.get_data() or None,
+                req.host,
+            )
+        except (HTTPException, ValueError) as exc:  # a request werkzeug cannot read (a body cut short, ...)
+            message = f"[0401-0000]: Bad Request. The request cannot be read: {exc}"
+            return dumps(api_error(400, 0, message)), 400, [("content-type", JSON)]
         try:
             resp = self.engine.handle(http, client=True)
         except faults.Disconnect as drop:  # a fault rule: ConnectionDropper drops the connection
             req.environ[faults.DROP_KEY] = drop.rule_id
-            return b"", 204, [], True
-        return resp.body, resp.status, list(resp.headers.items()), False
+            return b"", 204, []
+        return resp.body, resp.status, list(resp.headers.items())
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
-        try:
-            body, status, headers, _ = self.answer(req)
-        except Exception as exc:  # noqa: BLE001 - a request werkzeug cannot read: the API's 400, never a 500
-            status = 400
-            body = dumps(api_error(400, 0, f"[0401-0000]: Bad Request. The request cannot be read: {exc}"))
-            headers = [("content-type", JSON)]
+        body, status, headers = self.answer(req)
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN')}", headers)
         return [] if req.method == "HEAD" else [body]

@@ -153,6 +153,37 @@ def test_a_response_identical_to_one_checked_gets_the_same_verdict(spec: Spec) -
     assert never.verdicts.hits == 0
 
 
+def test_an_accepted_request_is_accepted_again_with_values_of_its_own(spec: Spec) -> None:
+    """Without credentials to check, a request identical to one accepted is looked up; anything
+    the verdict reads (body, query, declared headers, content type) makes it a new request."""
+    v = Validator(spec)
+    body = json.dumps(item_body(prices=[{"amount": 1.5, "currency": "USD"}])).encode()
+
+    def request(data: bytes = body, query=(), headers=JSON) -> HttpRequest:
+        return HttpRequest("POST", ITEMS, list(query), {"authorization": ADMIN, **headers}, data)
+
+    first = v.validate_request(request(), security=False)
+    assert first.ok and len(v.accepted._data) == 1
+    first.body["name"]["en"] = "changed by a hook"  # values handed out are the caller's own
+    first.body["prices"].append({"amount": 2})
+    again = v.validate_request(request(), security=False)
+    assert again.ok and again.body == json.loads(body) and again.body is not first.body
+    assert len(v.accepted._data) == 1  # looked up, not checked again
+    bad = v.validate_request(request(body.replace(b'"sword_1"', b"17")), security=False)
+    assert kinds(bad) == ["body"]
+    assert kinds(v.validate_request(request(headers={"content-type": "text/plain"}), security=False)) == [
+        "request-content-type"
+    ]
+    listing = HttpRequest("GET", ITEMS, [("limit", "10")], {"authorization": ADMIN})
+    assert v.validate_request(listing, security=False).query_params["limit"] == 10
+    too_many = HttpRequest("GET", ITEMS, [("limit", "999")], {"authorization": ADMIN})
+    assert [x.where for x in v.validate_request(too_many, security=False).violations] == ["query limit"]
+    unauthenticated = HttpRequest("GET", ITEMS, [("limit", "10")], {})
+    assert kinds(v.validate_request(unauthenticated)) == ["security"]  # credentials checked: never looked up
+    v.forget()
+    assert not v.accepted._data
+
+
 def test_error_bodies_are_checked_too(v: Validator) -> None:
     result = v.validate(
         {"method": "GET", "url": f"{ITEMS}/sku/x", "headers": {"Authorization": ADMIN}},

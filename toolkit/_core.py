@@ -60,7 +60,7 @@ try:  # shipped with schemathesis; without it every check takes openapi-core's p
 except ImportError:  # pragma: no cover
     jsonschema_rs = None
 
-__all__ = ["core_for", "security_providers"]
+__all__ = ["copy_value", "core_for", "security_providers"]
 
 # Formats the compiled check verifies at least as strictly as openapi-core does. A schema
 # using any other format (int32, byte, ...) is left to openapi-core alone.
@@ -264,23 +264,24 @@ class _KeepsParameters:
 _IMMUTABLE = (str, int, float, bool, bytes, type(None))
 
 
-def _copy_value(value: Any) -> Any:
+def copy_value(value: Any) -> Any:
+    """A deep copy of JSON-like values (`copy.deepcopy`, faster)."""
     if isinstance(value, _IMMUTABLE):
         return value
     if type(value) is dict:
-        return {k: _copy_value(v) for k, v in value.items()}
+        return {k: copy_value(v) for k, v in value.items()}
     if type(value) is list:
-        return [_copy_value(v) for v in value]
+        return [copy_value(v) for v in value]
     return copy.deepcopy(value)
 
 
 def _copied(parameters: Parameters) -> Parameters:
     """A copy of validated parameters that shares nothing a caller could change (`copy.deepcopy`, faster)."""
     return Parameters(
-        query=_copy_value(dict(parameters.query)),
-        header=_copy_value(dict(parameters.header)),
-        cookie=_copy_value(dict(parameters.cookie)),
-        path=_copy_value(dict(parameters.path)),
+        query=copy_value(dict(parameters.query)),
+        header=copy_value(dict(parameters.header)),
+        cookie=copy_value(dict(parameters.cookie)),
+        path=copy_value(dict(parameters.path)),
     )
 
 

@@ -48,6 +48,7 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from . import strict_json
+from ._core import copy_value as _copy_value
 from ._core import core_for, security_providers
 from .spec import Operation, Spec
 
@@ -359,16 +360,36 @@ class Validator:
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
         self.core = core_for(spec)
         self.verdicts = _Verdicts(verdicts)
+        self.accepted = _Accepted()
 
     # -- public ---------------------------------------------------------------
 
     def validate_request(self, request: Any, *, security: bool = True) -> ValidationResult:
         """Validate a request. `security=False` leaves its credentials to the caller (which then
-        authenticates it itself): parameters and body are checked whatever the credentials."""
+        authenticates it itself): parameters and body are checked whatever the credentials.
+
+        Without credentials to check, the verdict is a function of the operation and what of the
+        request it reads (path, query, declared headers and cookies, content type, body): a request
+        identical in those to one accepted a moment ago is accepted again (`accepted`, bounded),
+        with values of its own."""
         req = as_request(request)
-        result = ValidationResult(req, None, None)
         path = self.strip_base(req.path)
         match = self.spec.find(req.method, path)
+        key = None if security or match is None else _accepted_key(match, req)
+        if key is not None:
+            found = self.accepted.get(key)
+            if found is not None:
+                path_params, query_params, body = found
+                return ValidationResult(
+                    req, None, match.operation, dict(path_params), _copy_value(query_params), _copy_value(body)
+                )
+        result = self._validate_request(req, path, match, security)
+        if key is not None and not result.violations:
+            self.accepted.put(key, (result.path_params, _copy_value(result.query_params), _copy_value(result.body)))
+        return result
+
+    def _validate_request(self, req: HttpRequest, path: str, match: Any, security: bool) -> ValidationResult:
+        result = ValidationResult(req, None, None)
         if match is None:
             allowed = self.spec.methods_for(path)
             if allowed:
@@ -430,6 +451,7 @@ class Validator:
         if forget is not None:
             forget()
         self.verdicts.clear()
+        self.accepted.clear()
 
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
@@ -645,6 +667,52 @@ class Validator:
 
 
 _NOT_READ = object()
+_ACCEPTED_BODY_BYTES = 16 * 1024  # larger bodies are always checked (and never kept)
+
+
+def _accepted_key(match: Any, req: HttpRequest) -> tuple[Any, ...] | None:
+    """What a request's verdict depends on when its credentials are not checked (None: no key)."""
+    if req.body is not None and len(req.body) > _ACCEPTED_BODY_BYTES:
+        return None
+    op = match.operation
+    headers = req.headers
+    declared = op.header_names
+    return (
+        op.operation_id,
+        tuple(match.path_params.items()),
+        tuple(req.query),
+        tuple(headers.get(name) for name in declared) if declared else (),
+        headers.get("cookie") if op.has_cookies else None,
+        headers.get("content-type"),
+        req.body,
+    )
+
+
+class _Accepted:
+    """Accepted requests' validated values by what the verdict depends on; least recently used
+    first out."""
+
+    def __init__(self, entries: int = 4096):
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._entries = entries
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
 
 
 class _Verdicts:
