@@ -60,7 +60,7 @@ try:  # shipped with schemathesis; without it every check takes openapi-core's p
 except ImportError:  # pragma: no cover
     jsonschema_rs = None
 
-__all__ = ["copy_value", "core_for", "security_providers"]
+__all__ = ["compile_schema", "copy_value", "core_for", "security_providers"]
 
 # Formats the compiled check verifies at least as strictly as openapi-core does. A schema
 # using any other format (int32, byte, ...) is left to openapi-core alone.
@@ -84,7 +84,8 @@ def _compilable(schema: Any) -> bool:
     return all(_compilable(schema[k]) for k in nested if k in schema)
 
 
-def _compile(contents: Any) -> Any:
+def compile_schema(contents: Any) -> Any:
+    """The compiled check of a schema, or None where it would not be at least as strict as openapi-core."""
     if jsonschema_rs is None or not _compilable(contents):
         return None
     try:
@@ -151,7 +152,7 @@ class _CompiledValidatorsFactory(SchemaValidatorsFactory):
         compiled = None
         if not (forbid_unspecified_additional_properties or enforce_properties_required or extra_format_validators):
             with schema.resolve() as resolved:
-                compiled = _compile(resolved.contents)
+                compiled = compile_schema(resolved.contents)
         built = _CheckedFirst(plain.schema, plain.validator, compiled)
         with self._lock:
             self._built[key] = built
