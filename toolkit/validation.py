@@ -385,10 +385,41 @@ class Validator:
                 return ValidationResult(
                     req, None, match.operation, dict(path_params), _copy_value(query_params), _copy_value(body)
                 )
+            quick = self._quick_body(match.operation, req, key)
+            if quick is not None:
+                return quick
         result = self._validate_request(req, path, match, security)
         if key is not None and not result.violations:
-            self.accepted.put(key, (result.path_params, _copy_value(result.query_params), _copy_value(result.body)))
+            accepted = (result.path_params, _copy_value(result.query_params), _copy_value(result.body))
+            self.accepted.put(key, accepted)
+            if req.body:  # the same parameters with another body: see _quick_body
+                self.accepted.put((*key[:-1], _PARAMETERS_ONLY), (*accepted[:2], None))
         return result
+
+    def _quick_body(self, op: Operation, req: HttpRequest, key: tuple[Any, ...]) -> ValidationResult | None:
+        """A quick yes for a new JSON body with parameters accepted before: the body read strictly
+        and accepted by the compiled check of the operation's schema for its content type, which is
+        documented as it is (openapi-core would find nothing either). None: check it in full."""
+        if not req.body:
+            return None
+        params = self.accepted.get((*key[:-1], _PARAMETERS_ONLY))
+        if params is None:
+            return None
+        ctype = req.headers.get("content-type", "")
+        media = ((op.request_body or {}).get("content") or {}).get(ctype)
+        if not isinstance(media, Mapping) or not (ctype == JSON_TYPE or ctype.endswith("+json")):
+            return None
+        compiled_key = (op.operation_id, "request", ctype)
+        check = self._compiled.get(compiled_key, _NOT_READ)
+        if check is _NOT_READ:
+            schema = media.get("schema")
+            check = self._compiled[compiled_key] = compile_schema(schema) if schema is not None else None
+        if check is None:
+            return None
+        body, refused = _strict_json_body(op, req)
+        if refused is not None or body is _NOT_READ or not check.is_valid(body):
+            return None
+        return ValidationResult(req, None, op, dict(params[0]), _copy_value(params[1]), body)
 
     def _validate_request(self, req: HttpRequest, path: str, match: Any, security: bool) -> ValidationResult:
         result = ValidationResult(req, None, None)
@@ -695,6 +726,7 @@ class Validator:
 
 
 _NOT_READ = object()
+_PARAMETERS_ONLY = ("parameters only",)  # in place of the body: a verdict on the parameters alone
 _ACCEPTED_BODY_BYTES = 16 * 1024  # larger bodies are always checked (and never kept)
 
 
