@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import threading
 import weakref
 from collections import OrderedDict
@@ -51,7 +50,7 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
-from ._json import media_loads
+from ._json import copy_value, media_loads
 from ._schema import to_json_schema
 from .spec import Spec
 
@@ -60,7 +59,7 @@ try:  # shipped with schemathesis; without it every check takes openapi-core's p
 except ImportError:  # pragma: no cover
     jsonschema_rs = None
 
-__all__ = ["compile_schema", "copy_value", "core_for", "security_providers"]
+__all__ = ["compile_schema", "core_for", "security_providers"]
 
 # Formats the compiled check verifies at least as strictly as openapi-core does. A schema
 # using any other format (int32, byte, ...) is left to openapi-core alone.
@@ -260,20 +259,6 @@ class _KeepsParameters:
                 self._accepted.popitem(last=False)
         parameters.validated = validated
         return validated
-
-
-_IMMUTABLE = (str, int, float, bool, bytes, type(None))
-
-
-def copy_value(value: Any) -> Any:
-    """A deep copy of JSON-like values (`copy.deepcopy`, faster)."""
-    if isinstance(value, _IMMUTABLE):
-        return value
-    if type(value) is dict:
-        return {k: copy_value(v) for k, v in value.items()}
-    if type(value) is list:
-        return [copy_value(v) for v in value]
-    return copy.deepcopy(value)
 
 
 def _copied(parameters: Parameters) -> Parameters:

@@ -49,7 +49,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from . import strict_json
 from ._core import compile_schema, core_for, security_providers
-from ._core import copy_value as _copy_value
+from ._json import copy_value as _copy_value
 from ._json import media_loads
 from .spec import Operation, Spec
 
