@@ -1,6 +1,7 @@
-"""`make bench` (`python -m bench`): every benchmark, written to bench/results/<date>.md (or
-<date>-<time>.md when a run of the same day is there; never asserted in tests). `python -m bench <name>` runs one of them; each subcommand is a function
-of this module's COMMANDS table, which writes its own section of the results.
+"""`make bench` (`python -m bench`): every benchmark, written to bench/results/<date>.md
+(or <date>-<time>.md when a run of the same day is there; never asserted in tests).
+`python -m bench <name>` runs one of them; each subcommand is a function of this module's
+COMMANDS table, which writes its own section of the results.
 
 `python -m bench soak --minutes N [--clients C]` is the long run under mixed traffic
 (bench/soak.py, not part of `make bench`), written to bench/results/soak-<date>.md."""
