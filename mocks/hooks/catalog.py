@@ -199,11 +199,63 @@ def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
     return ctx.cached(("catalog_named", ctx.project_id), build, ("filter_rule", "unique_offer", items.ITEM))
 
 
-def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
+class Entry:
+    """A catalog record as the store holds it (its text and part), with what its views depend on
+    worked out once: entries are kept by stored content and read only."""
+
+    __slots__ = ("record", "stored", "sku", "simple", "limited", "timed", "vc_skus")
+
+    def __init__(self, record: Mapping[str, Any], stored: tuple[str, str]):
+        self.record, self.stored, self.sku = record, stored, record.get("sku")
+        self.simple = record.get("type") in SIMPLE_TYPES and "content" not in record  # a view of the item alone
+        self.limited, self.timed = bool(record.get("limits")), bool(record.get("periods"))
+        self.vc_skus = tuple(v["sku"] for v in record.get("vc_prices") or () if v.get("sku"))
+
+
+def _entry(parsed: dict[Any, Any], raw: str, part: str) -> Entry:
+    found = parsed.get((raw, part))
+    if found is None:
+        found = parsed[(raw, part)] = Entry(resolve(loads(raw), part), (raw, part))
+    return found
+
+
+CACHED_PAGES = 256  # pages of a list kept per store generation (by offset, limit and what they leave out)
+
+
+class Listing:
+    """A list (`<list>/<group>`) while no item is written: how many entries it has, those shown or not
+    depending on the request, and the pages read so far by what they leave out."""
+
+    def __init__(self, ctx: Ctx, value: str, parsed: dict[Any, Any]):
+        self.value, self.parsed = value, parsed
+        self.total = ctx.count(CATALOG, value)
+        self.conditional = [
+            ((key, part), _entry(parsed, raw, part).record)
+            for key, part, raw in ctx.tx.find_raw(ctx.project_id, CONDITIONAL, value)
+        ]
+        self.pages: dict[tuple[int, int | None, frozenset[tuple[str, str]]], list[Entry]] = {}
+
+    def page(self, ctx: Ctx, offset: int, limit: int | None, hidden: set[tuple[str, str]]) -> list[Entry]:
+        key = (offset, limit, frozenset(hidden))
+        found = self.pages.get(key)
+        if found is None:
+            rows = ctx.tx.find_raw(ctx.project_id, CATALOG, self.value, offset=offset, limit=limit, exclude=hidden)
+            found = [_entry(self.parsed, raw, part) for _, part, raw in rows]
+            if len(self.pages) >= CACHED_PAGES:
+                self.pages.clear()
+            self.pages[key] = found
+        return found
+
+
+def listing(ctx: Ctx, value: str) -> Listing:
+    """The list `<list>/<group>` as the store holds it now (read once per write to the items)."""
+    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
+    return ctx.cached(("catalog_listing", ctx.project_id, value), lambda: Listing(ctx, value, parsed), (items.ITEM,))
+
+
+def hidden_entries(ctx: Ctx, value: str, found: Listing | None = None) -> set[tuple[str, str]]:
     """The entries of a list (`<list>/<group>`) this request's user does not see."""
-    candidates: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for key, part, record in ctx.find(CONDITIONAL, value):
-        candidates[(key, part)] = resolve(record, part)
+    candidates = dict((found or listing(ctx, value)).conditional)
     for key, part, record, values in _named(ctx):
         if value in values:
             candidates.setdefault((key, part), record)
@@ -213,24 +265,15 @@ def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
 def visible_page(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list, int]:
     """A page of the catalog records of a list the user sees, and how many he sees in all."""
     rows, total = visible_rows(ctx, kind, group, offset, limit)
-    return [record for record, _ in rows], total
+    return [entry.record for entry in rows], total
 
 
-def visible_rows(
-    ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None
-) -> tuple[list[tuple[Mapping[str, Any], tuple[str, str]]], int]:
-    """`visible_page` with what identifies each record's content: (the stored text, the part)."""
+def visible_rows(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list[Entry], int]:
+    """`visible_page` as entries: each record with what identifies its content (the stored text, the part)."""
     value = f"{kind}/{group or ''}"
-    hidden = hidden_entries(ctx, value)
-    rows = ctx.tx.find_raw(ctx.project_id, CATALOG, value, offset=offset, limit=limit, exclude=hidden)
-    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
-    page = []
-    for _, part, raw in rows:
-        record = parsed.get((raw, part))
-        if record is None:
-            record = parsed[(raw, part)] = resolve(loads(raw), part)
-        page.append((record, (raw, part)))
-    return page, ctx.count(CATALOG, value) - len(hidden)
+    found = listing(ctx, value)
+    hidden = hidden_entries(ctx, value, found)
+    return found.page(ctx, offset, limit, hidden), found.total - len(hidden)
 
 
 def require_group(ctx: Ctx) -> str | None:
@@ -294,17 +337,22 @@ SIMPLE_TYPES = ("virtual_good", "virtual_currency")  # no content, no keys: a vi
 
 
 def _content(ctx: Ctx, sku: str) -> bytes:
-    """What identifies the content of an item record (read once per request)."""
-    return ctx.memo(("content", sku), lambda: dumps(items.get(ctx, sku)))
+    """What identifies the content of an item record (read once per write to the items)."""
+    contents = _shared(ctx, ("catalog_contents", ctx.project_id), (items.ITEM,))
+    found = contents.get(sku)
+    if found is None:
+        found = contents[sku] = dumps(items.get(ctx, sku))
+    return found
 
 
 def _promotion_id(promo: Mapping[str, Any]) -> Any:
     return promo.get("_kind"), promo.get("promotion_id") or promo.get("id")
 
 
-def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...]) -> dict[Any, Any]:
-    """A per-generation map of rendered parts (one per locale and schema)."""
-    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale), depends)
+def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...], *scope: Any) -> dict[Any, Any]:
+    """A per-generation map of rendered parts (one per locale, schema and what else the request
+    shows them for: `scope`)."""
+    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale, *scope), depends)
 
 
 # no kind is named so: a map that depends on it lasts until the store is loaded or cleared
@@ -326,27 +374,32 @@ def _shared(ctx: Ctx, key: tuple[Any, ...], depends: tuple[str, ...]) -> dict[An
 class Renderer:
     """Renders the item views of one request through the item schema: the record's part once per
     content (and locale); for simple items the whole view once per content and what the request
-    changes in it (price, promotions, limits); other items' request part every time."""
+    changes in it (price, promotions, limits); other items' request part every time.
+
+    The maps are per locale, schema, additional fields (and country, for whole views); within them
+    a view is kept by the entry of its record (one per stored content) and the content of what
+    else it shows (value points, currencies, bonus items)."""
 
     def __init__(self, ctx: Ctx, schema: Mapping[str, Any]):
         self.ctx, self.schema, self.shaper = ctx, schema, ctx.engine.shaper
         self.closed = self.shaper.closed(schema)
         self.fields = _fields(ctx)
-        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS)
-        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS)
         # what depends on the request and not on the item: once
         options = _options(ctx)
         self.user, self.country = ctx.principal.user_id, options["country"]
+        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS, self.fields)
+        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS, self.fields, self.country)
         self.offers = prices.offers(ctx, self.user, options["promo_code"])
         self.rewards = value_points.reward_index(ctx)
         self.contents: dict[str, bytes] = {}
+        self.priced_in: dict[tuple[str, ...], tuple[bytes, ...]] = {}
 
-    def static_key(self, record: Mapping[str, Any], stored: tuple[str, str]) -> tuple[Any, ...]:
-        """What the record's part of the view shows: the record, and the value points it earns."""
-        earned = self.rewards.get(record["sku"])
+    def earned(self, sku: str) -> tuple[Any, ...]:
+        """What the record's part of the view shows besides the record: the value points it earns."""
+        earned = self.rewards.get(sku)
         if not earned:
-            return (*stored, self.fields)
-        return (*stored, self.fields, tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned))
+            return ()
+        return tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned)
 
     def content(self, sku: str) -> bytes:
         found = self.contents.get(sku)
@@ -354,50 +407,55 @@ class Renderer:
             found = self.contents[sku] = _content(self.ctx, sku)
         return found
 
-    def offer_key(self, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """What the request's part of a simple item's view shows besides the item and the kinds of
-        OFFER_DEPENDS (None for other items: their part is built every time)."""
-        if record.get("type") not in SIMPLE_TYPES or "content" in record:
-            return None
-        ctx, sku, content = self.ctx, record["sku"], self.content
-        percent, applied = self.offers.discount(sku)
-        bonuses = self.offers.bonuses.get(sku)
-        state = limits.user_limit_state(ctx, record, self.user) if record.get("limits") else None
-        buyable = visibility.can_buy(ctx, record, self.user, state) if state or record.get("periods") else None
+    def currencies(self, skus: tuple[str, ...]) -> tuple[bytes, ...]:
+        """The content of the currencies of an item's virtual prices (once per request)."""
+        if not skus:
+            return ()
+        found = self.priced_in.get(skus)
+        if found is None:
+            found = self.priced_in[skus] = tuple([self.content(sku) for sku in skus])
+        return found
+
+    def offer_key(self, entry: Entry) -> tuple[Any, ...]:
+        """What the request's part of a simple item's view shows besides the item, the request's
+        country and the kinds of OFFER_DEPENDS."""
+        ctx, record, content = self.ctx, entry.record, self.content
+        percent, applied = self.offers.discount(entry.sku)
+        bonuses = self.offers.bonuses.get(entry.sku)
+        state = limits.user_limit_state(ctx, record, self.user) if entry.limited else None
+        buyable = visibility.can_buy(ctx, record, self.user, state) if state or entry.timed else None
         return (
-            self.country,
             percent,
             tuple([_promotion_id(p) for p in applied]) if applied else (),
             tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
             if bonuses
             else (),
-            tuple([content(v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")]),
+            self.currencies(entry.vc_skus),
             None if state is None else json.dumps(state, sort_keys=True),
             buyable,
         )
 
-    def static(self, record: Mapping[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
+    def static(self, entry: Entry, earned: tuple[Any, ...]) -> dict[str, Any]:
+        key = (entry, earned)
         found = self.statics.get(key)
         if found is None:
-            view = item_views.static_view(self.ctx, record, self.fields)  # a part: nothing made up for the rest
+            view = item_views.static_view(self.ctx, entry.record, self.fields)  # a part: nothing made up for the rest
             found = self.statics[key] = self.shaper.render_fields(self.schema, view, self.ctx.locale)
         return found
 
-    def __call__(self, row: tuple[Mapping[str, Any], tuple[str, str]]) -> dict[str, Any]:
-        record, stored = row
-        ctx, shaper = self.ctx, self.shaper
+    def __call__(self, entry: Entry) -> dict[str, Any]:
+        ctx, shaper, record = self.ctx, self.shaper, entry.record
         if not self.closed:
             return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
-        static_key = self.static_key(record, stored)
-        offer_key = self.offer_key(record)
-        if offer_key is None:
+        earned = self.earned(entry.sku)
+        if not entry.simple:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
-            return shaper.assemble(self.schema, part, self.static(record, static_key))
-        key = (static_key, offer_key)
+            return shaper.assemble(self.schema, part, self.static(entry, earned))
+        key = (entry, earned, self.offer_key(entry))
         found = self.views.get(key)
         if found is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
-            found = self.views[key] = shaper.assemble(self.schema, part, self.static(record, static_key))
+            found = self.views[key] = shaper.assemble(self.schema, part, self.static(entry, earned))
         return found
 
 
