@@ -20,7 +20,6 @@ record alone is rendered once per store generation and locale.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -416,9 +415,12 @@ class Renderer:
             found = self.priced_in[skus] = tuple([self.content(sku) for sku in skus])
         return found
 
-    def offer_key(self, entry: Entry) -> tuple[Any, ...]:
-        """What the request's part of a simple item's view shows besides the item, the request's
-        country and the kinds of OFFER_DEPENDS."""
+    def offer_key(self, entry: Entry) -> tuple[Any, ...] | None:
+        """What the request's part of a simple item's view shows besides the item, the currencies it
+        is priced in, the request's country and the kinds of OFFER_DEPENDS (None: nothing, the item
+        has no offer, limits or periods)."""
+        if not (entry.limited or entry.timed or entry.sku in self.offers.skus):
+            return None
         ctx, record, content = self.ctx, entry.record, self.content
         percent, applied = self.offers.discount(entry.sku)
         bonuses = self.offers.bonuses.get(entry.sku)
@@ -430,8 +432,7 @@ class Renderer:
             tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
             if bonuses
             else (),
-            self.currencies(entry.vc_skus),
-            None if state is None else json.dumps(state, sort_keys=True),
+            None if state is None else dumps(state),  # built in one order: the same state, the same text
             buyable,
         )
 
@@ -451,7 +452,7 @@ class Renderer:
         if not entry.simple:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
             return shaper.assemble(self.schema, part, self.static(entry, earned))
-        key = (entry, earned, self.offer_key(entry))
+        key = (entry, earned, self.currencies(entry.vc_skus), self.offer_key(entry))
         found = self.views.get(key)
         if found is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)

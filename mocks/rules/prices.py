@@ -57,6 +57,7 @@ class Offers:
         for promo in promotions.active_bonuses(ctx, user):
             for sku in dict.fromkeys(c.get("sku") for c in promo.get("condition") or []):
                 self.bonuses.setdefault(sku, []).append(promo)
+        self.skus = {*self._offered, *self.bonuses}  # the items some offer is about
 
     def discount(self, sku: str) -> tuple[Decimal, list[dict[str, Any]]]:
         """The best discount on an item, and the promotions behind it (the first of equal ones)."""
