@@ -202,11 +202,12 @@ class Entry:
     """A catalog record as the store holds it (its text and part), with what its views depend on
     worked out once: entries are kept by stored content and read only."""
 
-    __slots__ = ("record", "stored", "sku", "simple", "limited", "timed", "vc_skus")
+    __slots__ = ("record", "stored", "sku", "whole", "parts", "limited", "timed", "vc_skus")
 
-    def __init__(self, record: Mapping[str, Any], stored: tuple[str, str]):
+    def __init__(self, record: Mapping[str, Any], stored: tuple[Any, str]):
         self.record, self.stored, self.sku = record, stored, record.get("sku")
-        self.simple = record.get("type") in SIMPLE_TYPES and "content" not in record  # a view of the item alone
+        self.whole = record.get("type") in WHOLE_TYPES  # its whole view is kept
+        self.parts = tuple(c["sku"] for c in record.get("content") or () if c.get("sku")) if "content" in record else ()
         self.limited, self.timed = bool(record.get("limits")), bool(record.get("periods"))
         self.vc_skus = tuple(v["sku"] for v in record.get("vc_prices") or () if v.get("sku"))
 
@@ -332,7 +333,8 @@ def item_view(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
 # one item leaves the others' views as they are. What they read by kind is in these dependencies.
 STATIC_DEPENDS = ("group",)
 OFFER_DEPENDS = ("group", "discount", "bonus", "promo_code")
-SIMPLE_TYPES = ("virtual_good", "virtual_currency")  # no content, no keys: a view of the item alone
+# Types whose whole view is kept: the records they name decide it (not so a game's keys: their stock)
+WHOLE_TYPES = ("virtual_good", "virtual_currency", "bundle")
 
 
 def _content(ctx: Ctx, sku: str) -> bytes:
@@ -372,8 +374,9 @@ def _shared(ctx: Ctx, key: tuple[Any, ...], depends: tuple[str, ...]) -> dict[An
 
 class Renderer:
     """Renders the item views of one request through the item schema: the record's part once per
-    content (and locale); for simple items the whole view once per content and what the request
-    changes in it (price, promotions, limits); other items' request part every time.
+    content (and locale); for items, currencies and bundles the whole view once per content and
+    what the request changes in it (price, promotions, limits, and those of a bundle's items); the
+    request part of games and game keys every time.
 
     The maps are per locale, schema, additional fields (and country, for whole views); within them
     a view is kept by the entry of its record (one per stored content) and the content of what
@@ -389,6 +392,7 @@ class Renderer:
         self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS, self.fields)
         self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS, self.fields, self.country)
         self.offers = prices.offers(ctx, self.user, options["promo_code"])
+        self.parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)
         self.rewards = value_points.reward_index(ctx)
         self.contents: dict[str, bytes] = {}
         self.priced_in: dict[tuple[str, ...], tuple[bytes, ...]] = {}
@@ -415,15 +419,42 @@ class Renderer:
             found = self.priced_in[skus] = tuple([self.content(sku) for sku in skus])
         return found
 
-    def offer_key(self, entry: Entry) -> tuple[Any, ...] | None:
-        """What the request's part of a simple item's view shows besides the item, the currencies it
-        is priced in, the request's country and the kinds of OFFER_DEPENDS (None: nothing, the item
-        has no offer, limits or periods)."""
-        if not (entry.limited or entry.timed or entry.sku in self.offers.skus):
+    def part(self, sku: Any) -> Entry | None:
+        """The entry of an item a bundle holds (None: not an item record, such as a game key)."""
+        if not isinstance(sku, str):
+            return None
+        content = self.content(sku)
+        found = self.parsed.get((content, ""))
+        if found is None:
+            record = loads(content)
+            if not isinstance(record, dict):
+                return None
+            found = self.parsed[(content, "")] = Entry(record, (content, ""))
+        return found
+
+    def parts_key(self, entry: Entry) -> tuple[Any, ...] | None:
+        """What the items a bundle holds show in its view (None: some part's view is not kept)."""
+        if not entry.parts:
+            return ()
+        offers = prices.offers(self.ctx, self.user)  # the parts' offers: no promo code
+        out = []
+        for sku in entry.parts:
+            part = self.part(sku)
+            if part is None:
+                return None
+            out.append((part, self.earned(sku), self.currencies(part.vc_skus), self.offer_key(part, offers)))
+        return tuple(out)
+
+    def offer_key(self, entry: Entry, offers: prices.Offers | None = None) -> tuple[Any, ...] | None:
+        """What the request's part of an item's view shows besides the item, the currencies it is
+        priced in, the request's country and the kinds of OFFER_DEPENDS (None: nothing, the item has
+        no offer, limits or periods)."""
+        offers = offers or self.offers
+        if not (entry.limited or entry.timed or entry.sku in offers.skus):
             return None
         ctx, record, content = self.ctx, entry.record, self.content
-        percent, applied = self.offers.discount(entry.sku)
-        bonuses = self.offers.bonuses.get(entry.sku)
+        percent, applied = offers.discount(entry.sku)
+        bonuses = offers.bonuses.get(entry.sku)
         state = limits.user_limit_state(ctx, record, self.user) if entry.limited else None
         buyable = visibility.can_buy(ctx, record, self.user, state) if state or entry.timed else None
         return (
@@ -449,10 +480,11 @@ class Renderer:
         if not self.closed:
             return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
         earned = self.earned(entry.sku)
-        if not entry.simple:
+        parts = self.parts_key(entry) if entry.whole else None
+        if parts is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
             return shaper.assemble(self.schema, part, self.static(entry, earned))
-        key = (entry, earned, self.currencies(entry.vc_skus), self.offer_key(entry))
+        key = (entry, earned, self.currencies(entry.vc_skus), self.offer_key(entry), parts)
         found = self.views.get(key)
         if found is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
