@@ -148,8 +148,19 @@ def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
 
 
 def by_item_id(ctx: Ctx, item_id: Any) -> Mapping[str, Any] | None:
-    rows = ctx.find(items.BY_ID, item_id, limit=1)
-    return resolve(rows[0][2], rows[0][1]) if rows else None
+    found = entry_by_item_id(ctx, item_id)
+    return found.record if found else None
+
+
+def entry_by_item_id(ctx: Ctx, item_id: Any) -> Entry | None:
+    rows = ctx.tx.find_raw(ctx.project_id, items.BY_ID, str(item_id), limit=1)
+    return _entry(_parsed(ctx), rows[0][2], rows[0][1]) if rows else None
+
+
+def entry_by_sku(ctx: Ctx, sku: str) -> Entry | None:
+    """The entry of an item record by SKU (not game keys), by its content as stored."""
+    content = _content(ctx, sku)
+    return None if content == b"null" else _entry(_parsed(ctx), content.decode(), "")
 
 
 # -------------------------------------------------------------- visibility
@@ -247,9 +258,14 @@ class Listing:
         return found
 
 
+def _parsed(ctx: Ctx) -> dict[Any, Entry]:
+    """The entries of catalog records by stored content (the text and part); read only."""
+    return _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)
+
+
 def listing(ctx: Ctx, value: str) -> Listing:
     """The list `<list>/<group>` as the store holds it now (read once per write to the items)."""
-    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
+    parsed = _parsed(ctx)
     return ctx.cached(("catalog_listing", ctx.project_id, value), lambda: Listing(ctx, value, parsed), (items.ITEM,))
 
 
@@ -392,7 +408,7 @@ class Renderer:
         self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS, self.fields)
         self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS, self.fields, self.country)
         self.offers = prices.offers(ctx, self.user, options["promo_code"])
-        self.parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)
+        self.parsed = _parsed(ctx)
         self.rewards = value_points.reward_index(ctx)
         self.contents: dict[str, bytes] = {}
         self.priced_in: dict[tuple[str, ...], tuple[bytes, ...]] = {}
@@ -493,11 +509,12 @@ class Renderer:
 
 
 def _item_schema(ctx: Ctx, in_list: bool) -> Mapping[str, Any]:
+    """The schema of the call's items (the first of its content: lists and single items share views)."""
     shaper = ctx.engine.shaper
     schema = ctx.op.response_schema(int(ctx.op.success_statuses[0]))
     if in_list:
         schema = shaper.merged(shaper.merged(schema)["properties"]["items"])["items"]
-    return schema
+    return shaper.same(schema)
 
 
 def _total_content_price(content: list[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -585,15 +602,18 @@ def catalog_item(ctx: Ctx) -> Reply:
     """One item of the call's kind, as the user sees it; 404 when it is unknown or not shown to him."""
     param, kind = SINGLE[ctx.op.operation_id]
     ident = ctx.path[param]
-    if param == "item_id":
-        record = by_item_id(ctx, ident)
-    else:
-        found = by_sku(ctx, ident)
+    entry = entry_by_item_id(ctx, ident) if param == "item_id" else entry_by_sku(ctx, ident)
+    if entry is not None:
+        record: Mapping[str, Any] | None = entry.record
+    else:  # a game key (a part of its game's record), or none
+        found = by_sku(ctx, ident) if param != "item_id" else None
         record = found[2] if found else None
     if record is None or not KINDS[kind](record) or not visible(ctx, record):
         what = "id = " + str(ident) if param == "item_id" else f"sku = '{ident}'"
         ctx.fail(404, 4001, f"[0401-4001]: Item with {what} not found")
-    return ctx.reply(item_view(ctx, record))
+    if entry is None:
+        return ctx.reply(item_view(ctx, record))
+    return ctx.reply(Renderer(ctx, _item_schema(ctx, in_list=False))(entry), rendered=True)
 
 
 @hook("get-item-groups")
