@@ -372,9 +372,13 @@ def test_kept_views_follow_what_they_show(api: ContractClient) -> None:
         headers=api.admin(),
     )
     assert _listed(api)["sword"]["virtual_prices"][0]["name"] == "Shiny"
+    one = api.get(api.path(CATALOG + "/sku/sword"), headers=api.user("u1")).data  # shares the lists' views
+    assert one == _listed(api)["sword"] and one["virtual_prices"][0]["name"] == "Shiny"
 
     buy(api, "u1", "sword")
     assert _listed(api)["sword"]["limits"]["per_user"]["available"] == 0
+    by_id = api.get(api.path(CATALOG.replace("virtual_items", "id/{id}"), id=one["item_id"]), headers=api.user("u1"))
+    assert by_id.data["limits"]["per_user"]["available"] == 0
     assert _listed(api)["sword"]["can_be_bought"] is False
     assert kit_part()["limits"]["per_user"]["available"] == 0
     assert kit_part("u2")["limits"]["per_user"]["available"] == 1
