@@ -353,9 +353,13 @@ OFFER_DEPENDS = ("group", "discount", "bonus", "promo_code")
 WHOLE_TYPES = ("virtual_good", "virtual_currency", "bundle")
 
 
-def _content(ctx: Ctx, sku: str) -> bytes:
+def _contents(ctx: Ctx) -> dict[str, bytes]:
+    return _shared(ctx, ("catalog_contents", ctx.project_id), (items.ITEM,))
+
+
+def _content(ctx: Ctx, sku: str, contents: dict[str, bytes] | None = None) -> bytes:
     """What identifies the content of an item record (read once per write to the items)."""
-    contents = _shared(ctx, ("catalog_contents", ctx.project_id), (items.ITEM,))
+    contents = _contents(ctx) if contents is None else contents
     found = contents.get(sku)
     if found is None:
         found = contents[sku] = dumps(items.get(ctx, sku))
@@ -412,6 +416,7 @@ class Renderer:
         self.rewards = value_points.reward_index(ctx)
         self.contents: dict[str, bytes] = {}
         self.priced_in: dict[tuple[str, ...], tuple[bytes, ...]] = {}
+        self.parts: dict[str, tuple[Any, ...] | None] = {}  # what the items bundles hold show
 
     def earned(self, sku: str) -> tuple[Any, ...]:
         """What the record's part of the view shows besides the record: the value points it earns."""
@@ -423,7 +428,7 @@ class Renderer:
     def content(self, sku: str) -> bytes:
         found = self.contents.get(sku)
         if found is None:
-            found = self.contents[sku] = _content(self.ctx, sku)
+            found = self.contents[sku] = _content(self.ctx, sku, _contents(self.ctx))
         return found
 
     def currencies(self, skus: tuple[str, ...]) -> tuple[bytes, ...]:
@@ -452,13 +457,20 @@ class Renderer:
         """What the items a bundle holds show in its view (None: some part's view is not kept)."""
         if not entry.parts:
             return ()
-        offers = prices.offers(self.ctx, self.user)  # the parts' offers: no promo code
         out = []
         for sku in entry.parts:
-            part = self.part(sku)
-            if part is None:
+            found = self.parts.get(sku, False)
+            if found is False:
+                part = self.part(sku)
+                offers = prices.offers(self.ctx, self.user)  # the parts' offers: no promo code
+                found = self.parts[sku] = (
+                    None
+                    if part is None
+                    else (part, self.earned(sku), self.currencies(part.vc_skus), self.offer_key(part, offers))
+                )
+            if found is None:
                 return None
-            out.append((part, self.earned(sku), self.currencies(part.vc_skus), self.offer_key(part, offers)))
+            out.append(found)
         return tuple(out)
 
     def offer_key(self, entry: Entry, offers: prices.Offers | None = None) -> tuple[Any, ...] | None:
