@@ -108,7 +108,10 @@ class Shaper:
         hit = self._same.get(key)
         if hit is not None and hit[0] is schema:
             return hit[1]
-        found = self._by_text.setdefault(json.dumps(schema, sort_keys=True, default=str), schema)
+        try:
+            found = self._by_text.setdefault(json.dumps(schema, sort_keys=True, default=str), schema)
+        except (TypeError, ValueError):  # keys that do not sort (numbers beside names), cycles
+            found = schema
         self._same[key] = (schema, found)
         return found
 
