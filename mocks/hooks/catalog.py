@@ -213,7 +213,7 @@ class Entry:
     """A catalog record as the store holds it (its text and part), with what its views depend on
     worked out once: entries are kept by stored content and read only."""
 
-    __slots__ = ("record", "stored", "sku", "whole", "parts", "limited", "timed", "vc_skus")
+    __slots__ = ("record", "stored", "sku", "whole", "parts", "limited", "timed", "vc_skus", "plain")
 
     def __init__(self, record: Mapping[str, Any], stored: tuple[Any, str]):
         self.record, self.stored, self.sku = record, stored, record.get("sku")
@@ -221,6 +221,7 @@ class Entry:
         self.parts = tuple(c["sku"] for c in record.get("content") or () if c.get("sku")) if "content" in record else ()
         self.limited, self.timed = bool(record.get("limits")), bool(record.get("periods"))
         self.vc_skus = tuple(v["sku"] for v in record.get("vc_prices") or () if v.get("sku"))
+        self.plain = self.whole and not (self.parts or self.limited or self.timed)  # no other record, no time
 
 
 def _entry(parsed: dict[Any, Any], raw: str, part: str) -> Entry:
@@ -504,6 +505,11 @@ class Renderer:
         return found
 
     def __call__(self, entry: Entry) -> dict[str, Any]:
+        if entry.plain and self.closed and entry.sku not in self.offers.skus and not self.rewards.get(entry.sku):
+            # the most common: the view of the item alone, and the currencies it is priced in
+            found = self.views.get((entry, (), self.currencies(entry.vc_skus), None, ()))
+            if found is not None:
+                return found
         ctx, shaper, record = self.ctx, self.shaper, entry.record
         if not self.closed:
             return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
