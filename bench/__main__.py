@@ -1,5 +1,5 @@
-"""`make bench` (`python -m bench`): every benchmark, written to bench/results/<date>.md (never
-asserted in tests). `python -m bench <name>` runs one of them; each subcommand is a function
+"""`make bench` (`python -m bench`): every benchmark, written to bench/results/<date>.md (or
+<date>-<time>.md when a run of the same day is there; never asserted in tests). `python -m bench <name>` runs one of them; each subcommand is a function
 of this module's COMMANDS table, which writes its own section of the results.
 
 `python -m bench soak --minutes N [--clients C]` is the long run under mixed traffic
@@ -148,7 +148,10 @@ def main(argv: list[str]) -> None:
     for name in names:
         lines += [*COMMANDS[name](seconds, rounds), ""]
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / (f"{today}.md" if not argv else f"{today}-{'-'.join(names)}.md")
+    stem = today if not argv else f"{today}-{'-'.join(names)}"
+    out = RESULTS / f"{stem}.md"
+    if out.exists():  # an earlier run of the same day is kept
+        out = RESULTS / f"{stem}-{dt.datetime.now():%H%M}.md"
     out.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"\nwrote {out}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """The Flask adapter of the mock: routes, exposure, latency and the `/__mock__` control API.
 
-One Flask rule per spec path, all served by one view that hands the request to the
-engine. Requests may carry the production base path (`/api/v2/...`, like
+API requests go from the WSGI layer straight to the engine, which routes them by the
+spec's paths (no Flask rule per path: its router would only repeat the engine's); the
+control API and the pages are Flask routes. Requests may carry the production base path (`/api/v2/...`, like
 `https://store.xsolla.com/api`) or not (`/v2/...`); the control API answers only at
 `/__mock__`. In front of everything, `toolkit.exposure` checks the Host, CORS, what may
 call the control API and the request size (see that module).
@@ -17,20 +18,22 @@ Pages (mocks/pages/): the dashboard at `GET /__mock__/` and the payment page at
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
+from ..toolkit._json import dumps
 from ..toolkit.errors import api_error
 from ..toolkit.exposure import Exposure, ExposurePolicy
 from ..toolkit.spec import Spec
 from ..toolkit.validation import HttpRequest
 from . import control, faults, pages
-from .context import ApiError
+from .context import JSON, ApiError
 from .control import json_response
 from .engine import Engine, MockConfig
 from .store import Store, open_store
@@ -92,33 +95,11 @@ def create_app(
     app.config["ENGINE"] = engine
     app.config["START_STATE"] = start_state  # what the mock started with, in words (the CLI's banner)
     app.url_map.strict_slashes = False
-    app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
-    app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
-    app.wsgi_app = Exposure(app.wsgi_app, policy)  # type: ignore[method-assign]  # first: refuse before anything
 
-    def serve(**_params: str) -> Response:
-        if config.latency_ms or config.latency_max_ms:
-            time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
-        req = HttpRequest(
-            request.method,
-            request.path,
-            list(request.args.items(multi=True)),
-            {k.lower(): v for k, v in request.headers.items()},
-            request.get_data() or None,
-            request.host,
-        )
-        try:
-            resp = engine.handle(req, client=True)
-        except faults.Disconnect as drop:  # a fault rule: ConnectionDropper drops the connection
-            request.environ[faults.DROP_KEY] = drop.rule_id
-            return Response(status=204)
-        return Response(resp.body, status=resp.status, headers=resp.headers)
+    api = _Api(engine)
 
-    methods = sorted({op.method for op in spec.operations.values()})
-    for template in sorted({op.path for op in spec.operations.values()}):
-        rule = re.sub(r"\{(\w+)\}", r"<\1>", template)
-        # OPTIONS is the engine's (405 with the path's Allow); CORS preflights never get here
-        app.add_url_rule(rule, endpoint=template, view_func=serve, methods=methods, provide_automatic_options=False)
+    def serve(**_params: str) -> Response:  # Flask's 404/405 below the pages' paths: the engine's answer
+        return Response(*api.answer(request))
 
     control.register(app, engine)
     pages.register(app, engine)
@@ -140,6 +121,13 @@ def create_app(
         status = exc.code or 500
         return json_response(api_error(status, 0, f"[0401-0000]: {exc.name}. {exc.description}"), status)
 
+    # API paths go from the WSGI layer straight to the engine (it routes them by the spec); the
+    # control API and the pages are Flask's
+    pages_and_control = _flask_prefixes(app)
+    app.wsgi_app = _Dispatch(api, app.wsgi_app, pages_and_control)  # type: ignore[method-assign]
+    app.wsgi_app = _BasePathMiddleware(app.wsgi_app, ("/api",))  # type: ignore[method-assign]
+    app.wsgi_app = faults.ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = Exposure(app.wsgi_app, policy)  # type: ignore[method-assign]  # first: refuse before anything
     return app
 
 
@@ -159,6 +147,66 @@ def exposure_policy(config: MockConfig) -> ExposurePolicy:
     ).with_control_token()
     config.control_token = policy.control_token
     return policy
+
+
+class _Api:
+    """Serves API requests: a WSGI request read with werkzeug, answered by the engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine, self.config = engine, engine.config
+
+    def answer(self, req: Request) -> tuple[bytes, int, list[tuple[str, str]]]:
+        """(body, status, headers) of the engine's answer."""
+        config = self.config
+        if config.latency_ms or config.latency_max_ms:
+            time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
+        try:
+            http = HttpRequest(
+                req.method,
+                req.path,
+                list(req.args.items(multi=True)),
+                {k.lower(): v for k, v in req.headers.items()},
+                req.get_data() or None,
+                req.host,
+            )
+        except (HTTPException, ValueError) as exc:  # a request werkzeug cannot read (a body cut short, ...)
+            message = f"[0401-0000]: Bad Request. The request cannot be read: {exc}"
+            return dumps(api_error(400, 0, message)), 400, [("content-type", JSON)]
+        try:
+            resp = self.engine.handle(http, client=True)
+        except faults.Disconnect as drop:  # a fault rule: ConnectionDropper drops the connection
+            req.environ[faults.DROP_KEY] = drop.rule_id
+            return b"", 204, []
+        return resp.body, resp.status, list(resp.headers.items())
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        req = Request(environ)
+        body, status, headers = self.answer(req)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN')}", headers)
+        return [] if req.method == "HEAD" else [body]
+
+
+class _Dispatch:
+    """API requests to `api`, the control API's and the pages' paths (`prefixes`) to Flask."""
+
+    def __init__(self, api: _Api, flask_app: Any, prefixes: tuple[str, ...]):
+        self.api, self.flask_app, self.prefixes = api, flask_app, prefixes
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith(self.prefixes):
+            return self.flask_app(environ, start_response)
+        return self.api(environ, start_response)
+
+
+def _flask_prefixes(app: Flask) -> tuple[str, ...]:
+    """The fixed beginnings of the app's Flask routes (`/__mock__`, `/paystation4`, static files)."""
+    prefixes = {CONTROL_PREFIX}
+    for rule in app.url_map.iter_rules():
+        fixed = rule.rule.split("<", 1)[0].rstrip("/")
+        if fixed:
+            prefixes.add(fixed)
+    return tuple(p for p in sorted(prefixes) if not any(p.startswith(q + "/") for q in prefixes))
 
 
 class _BasePathMiddleware:

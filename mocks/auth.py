@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..toolkit import strict_json
+from ..toolkit._json import copy_value
 
 DEV_JWT_SECRET = "xsolla-contract-dev-secret"
 
@@ -110,6 +112,17 @@ def mint_token(
 
 def decode_token(token: str, *, secret: str | None = None, now: float | None = None) -> dict[str, Any]:
     """Claims of a user JWT, or AuthError(401) saying why it is refused."""
+    claims = copy_value(_verified_claims(token, secret))  # the caller's own copy
+    if claims["exp"] < (now if now is not None else time.time()):
+        raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=1024)
+def _verified_claims(token: str, secret: str | None) -> dict[str, Any]:
+    """The claims of a well-formed token signed with `secret`, with a subject and a finite expiry;
+    a function of the token and the secret alone, so the last ones verified are remembered (a
+    client sends the same token with every request). Whether it has expired is `decode_token`'s."""
     parts = token.split(".")
     if len(parts) != 3:
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token is not a JWT")
@@ -135,8 +148,6 @@ def decode_token(token: str, *, secret: str | None = None, now: float | None = N
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
         raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has no valid expiry (exp)")
-    if exp < (now if now is not None else time.time()):
-        raise AuthError(401, 1501, "[0401-1501]: Authorization failed: the token has expired")
     return claims
 
 

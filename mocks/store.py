@@ -109,6 +109,7 @@ class Transaction:
         self._order: list[tuple[int, str, str]] = []
         self._counters: dict[tuple[int, str], int] = {}
         self._generations: dict[str, int] | None = None
+        self._absent: set[tuple[int, str, str]] = set()  # keys this transaction found missing in the store
         self.writes = 0  # how many writes this transaction made so far
 
     def kind_generations(self, kinds: tuple[str, ...]) -> tuple[int, ...]:
@@ -123,13 +124,19 @@ class Transaction:
             value = self._pending[k]
             return None if value is _DELETED else loads(value)
         raw = self._store._read(project, kind, str(key))
-        return None if raw is None else loads(raw)
+        if raw is None:
+            self._absent.add(k)
+            return None
+        return loads(raw)
 
     def exists(self, project: int, kind: str, key: str) -> bool:
         k = (project, kind, str(key))
         if k in self._pending:
             return self._pending[k] is not _DELETED
-        return self._store._read(project, kind, str(key)) is not None
+        if self._store._read(project, kind, str(key)) is None:
+            self._absent.add(k)
+            return False
+        return True
 
     def put(self, project: int, kind: str, key: str, value: Any) -> None:
         self.writes += 1
@@ -534,6 +541,7 @@ class SqliteStore(Store):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._writer = False  # whether the transaction under way began as a writer
         self._lock_file = open(f"{self.path}.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
         # processes that start together take turns: creating the schema, then loading the start state
         self._start_file = open(f"{self.path}.start.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
@@ -556,7 +564,11 @@ class SqliteStore(Store):
 
     def _create_schema(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # Commits reach the OS without waiting for the disk: a mock stopped or killed at any
+        # moment keeps every committed write (the OS holds it); only a power cut or an OS
+        # crash can lose the last ones. For a test double's state that is not worth an fsync
+        # at every checkpoint, taken under the lock every other process waits on.
+        self._db.execute("PRAGMA synchronous=OFF")
         self._db.executescript(
             """
             -- the rowid keeps creation order (an upsert keeps the row, and so its rowid)
@@ -585,6 +597,7 @@ class SqliteStore(Store):
         # SQLite's busy loop, which sleeps in growing steps when several processes write.
         self._file_lock(fcntl.LOCK_EX if write else fcntl.LOCK_SH)
         self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        self._writer = write
 
     def _file_lock(self, mode: int) -> None:
         if self._lock_file is not None:
@@ -598,33 +611,32 @@ class SqliteStore(Store):
     def _commit(self, tx: Transaction) -> None:
         db = self._db
         try:
-            self._file_lock(fcntl.LOCK_EX)  # a reader that wrote becomes a writer to commit
+            if not self._writer:  # a reader that wrote becomes a writer to commit
+                self._file_lock(fcntl.LOCK_EX)
             indexed = {k: v for k, v in tx._pending.items() if k[1] in self._indexes}
             deleted = [k for k, v in tx._pending.items() if v is _DELETED and k not in indexed]
             written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED and k not in indexed]
             if deleted:
                 db.executemany("DELETE FROM records WHERE project=? AND kind=? AND key=?", deleted)
             if written:
-                db.executemany(_UPSERT, written)
+                _insert(db, "INSERT INTO records (project, kind, key, value)", written, _UPSERT_TAIL)
             if indexed:
-                self._write_indexed(indexed)
+                # a writer held the lock since it found a key missing: nothing indexes it yet
+                self._write_indexed(indexed, tx._absent if self._writer else set())
             if tx._counters:
-                db.executemany(
-                    "INSERT INTO counters VALUES (?,?,?) ON CONFLICT(project, name) DO UPDATE SET value=excluded.value",
-                    [(p, name, value) for (p, name), value in tx._counters.items()],
-                )
-            db.executemany(
-                "INSERT INTO meta VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value=value+1",
-                [("generation",), *((f"gen:{kind}",) for kind in tx.dirty_kinds)],
-            )
+                rows = [(p, name, value) for (p, name), value in tx._counters.items()]
+                _insert(db, "INSERT INTO counters", rows, _COUNTER_TAIL)
+            names = [("generation", 1), *((f"gen:{kind}", 1) for kind in tx.dirty_kinds)]
+            _insert(db, "INSERT INTO meta", names, "ON CONFLICT(name) DO UPDATE SET value=value+1")
             db.execute("COMMIT")
             self._file_lock(fcntl.LOCK_UN)
         except BaseException:
             self._rollback()
             raise
 
-    def _write_indexed(self, pending: dict[tuple[int, str, str], Any]) -> None:
-        """Write records of indexed kinds, replacing their entries and keeping the counts."""
+    def _write_indexed(self, pending: dict[tuple[int, str, str], Any], new: set[tuple[int, str, str]]) -> None:
+        """Write records of indexed kinds, replacing their entries and keeping the counts; `new`
+        names keys no record had (their entries need no replacing)."""
         db, counts = self._db, _Counts()
         added: list[tuple[Any, ...]] = []
         for (project, kind, key), value in pending.items():
@@ -637,8 +649,9 @@ class SqliteStore(Store):
             else:
                 row = db.execute(_UPSERT + " RETURNING id", (project, kind, key, value)).fetchone()
             rid = row[0]
-            for name, old in db.execute("DELETE FROM entries WHERE rid=? RETURNING name, value", (rid,)):
-                counts.add(project, kind, name, old, -1)
+            if (project, kind, key) not in new:
+                for name, old in db.execute("DELETE FROM entries WHERE rid=? RETURNING name, value", (rid,)):
+                    counts.add(project, kind, name, old, -1)
             if value is _DELETED:
                 continue
             record = loads(value)
@@ -646,7 +659,7 @@ class SqliteStore(Store):
                 for v, sort, part in index.rows(key, record):
                     added.append((project, kind, index.name, v, sort, rid, part))
                     counts.add(project, kind, index.name, v, 1)
-        db.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", added)
+        _insert(db, "INSERT INTO entries", added)
         counts.write(db)
 
     def _build(self, index: Index) -> None:
@@ -808,10 +821,9 @@ class SqliteStore(Store):
 
 ANY_KIND = "*"  # in `kind_generations`: every committed write counts
 
-_UPSERT = (
-    "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?) "
-    "ON CONFLICT(project, kind, key) DO UPDATE SET value=excluded.value"
-)
+_COUNTER_TAIL = "ON CONFLICT(project, name) DO UPDATE SET value=excluded.value"
+_UPSERT_TAIL = "ON CONFLICT(project, kind, key) DO UPDATE SET value=excluded.value"
+_UPSERT = "INSERT INTO records (project, kind, key, value) VALUES (?,?,?,?) " + _UPSERT_TAIL
 
 
 class _Counts:
@@ -825,11 +837,24 @@ class _Counts:
         self.delta[key] = self.delta.get(key, 0) + n
 
     def write(self, db: sqlite3.Connection) -> None:
-        db.executemany(
-            "INSERT INTO entry_counts VALUES (?,?,?,?,?) "
-            "ON CONFLICT(project, kind, name, value) DO UPDATE SET n = n + excluded.n",
+        _insert(
+            db,
+            "INSERT INTO entry_counts",
             [(*key, n) for key, n in self.delta.items() if n],
+            "ON CONFLICT(project, kind, name, value) DO UPDATE SET n = n + excluded.n",
         )
+
+
+_ROWS_PER_STATEMENT = 500
+
+
+def _insert(db: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]], tail: str = "") -> None:
+    """`head VALUES (...), (...) tail`: rows written by one statement (up to _ROWS_PER_STATEMENT each),
+    not one call into SQLite per row as `executemany` makes (each lets other threads run first)."""
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        one = "(" + ",".join("?" * len(chunk[0])) + ")"
+        db.execute(f"{head} VALUES {','.join([one] * len(chunk))} {tail}", [x for row in chunk for x in row])
 
 
 def _bounds(between: tuple[float | None, float | None] | None) -> tuple[float, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import httpx
 import pytest
@@ -151,6 +152,74 @@ def test_a_response_identical_to_one_checked_gets_the_same_verdict(spec: Spec) -
     never.response_violations(op, HttpResponse(200, dict(JSON), bad))
     never.response_violations(op, HttpResponse(200, dict(JSON), bad))
     assert never.verdicts.hits == 0
+
+
+def test_an_accepted_request_is_accepted_again_with_values_of_its_own(spec: Spec) -> None:
+    """Without credentials to check, a request identical to one accepted is looked up; anything
+    the verdict reads (body, query, declared headers, content type) makes it a new request."""
+    v = Validator(spec)
+    body = json.dumps(item_body(prices=[{"amount": 1.5, "currency": "USD"}])).encode()
+
+    def request(data: bytes = body, query=(), headers=JSON) -> HttpRequest:
+        return HttpRequest("POST", ITEMS, list(query), {"authorization": ADMIN, **headers}, data)
+
+    first = v.validate_request(request(), security=False)
+    assert first.ok and len(v.accepted._data) == 2  # the request, and its parameters alone
+    first.body["name"]["en"] = "changed by a hook"  # values handed out are the caller's own
+    first.body["prices"].append({"amount": 2})
+    again = v.validate_request(request(), security=False)
+    assert again.ok and again.body == json.loads(body) and again.body is not first.body
+    other = v.validate_request(request(json.dumps(item_body(sku="other_1")).encode()), security=False)
+    assert other.ok and other.body["sku"] == "other_1"  # the parameters known, the body's compiled check
+    assert len(v.accepted._data) == 2  # looked up, not checked again
+    bad = v.validate_request(request(body.replace(b'"sword_1"', b"17")), security=False)
+    assert kinds(bad) == ["body"]
+    assert kinds(v.validate_request(request(headers={"content-type": "text/plain"}), security=False)) == [
+        "request-content-type"
+    ]
+    listing = HttpRequest("GET", ITEMS, [("limit", "10")], {"authorization": ADMIN})
+    assert v.validate_request(listing, security=False).query_params["limit"] == 10
+    too_many = HttpRequest("GET", ITEMS, [("limit", "999")], {"authorization": ADMIN})
+    assert [x.where for x in v.validate_request(too_many, security=False).violations] == ["query limit"]
+    unauthenticated = HttpRequest("GET", ITEMS, [("limit", "10")], {})
+    assert kinds(v.validate_request(unauthenticated)) == ["security"]  # credentials checked: never looked up
+    v.forget()
+    assert not v.accepted._data
+
+
+def test_the_quick_yes_on_answers_agrees_with_the_full_check(spec: Spec) -> None:
+    """Answers of a seeded mock to every operation a client can call without parameters, and the
+    same answers broken: the quick check of conforming answers never says yes where openapi-core
+    finds anything."""
+    from xsolla_contract.mocks import MockConfig, create_app, engine_of, mint_token
+
+    engine = engine_of(create_app(spec, config=MockConfig(seed=3, project_id=44056)))
+    user = {"Authorization": f"Bearer {mint_token('quick-check', project=44056)}"}
+    answers = []
+    for op in spec.operations.values():
+        if op.method != "GET" or set(re.findall(r"{(\w+)}", op.path)) - {"project_id"}:
+            continue
+        headers = ADMIN if "admin" in op.path else user["Authorization"]
+        answer = engine.call(op.operation_id, path={"project_id": 44056}, headers={"Authorization": headers})
+        answers.append((op, answer))
+    fast, full = Validator(spec, verdicts=0), Validator(spec, verdicts=0)
+    full._conforms = lambda op, resp: False  # type: ignore[method-assign]
+    quick = 0
+    for op, answer in answers:
+        broken = [answer]
+        if answer.body.startswith(b"{"):
+            data = json.loads(answer.body)
+            for key in list(data)[:3]:
+                broken.append(HttpResponse(answer.status, answer.headers, json.dumps({**data, key: [[]]}).encode()))
+            broken.append(HttpResponse(answer.status, answer.headers, b"[]"))
+        broken.append(HttpResponse(answer.status, {**answer.headers, "content-type": "text/plain"}, answer.body))
+        for resp in broken:
+            said = [str(x) for x in fast.response_violations(op, resp)]
+            found = [str(x) for x in full.response_violations(op, resp)]
+            assert said == found, (op.operation_id, resp.body[:200])
+            assert not (found and fast._conforms(op, resp))  # never a quick yes where anything is wrong
+        quick += fast._conforms(op, answer)
+    assert len(answers) > 30 and quick >= len(answers) * 3 // 4  # the quick yes is what conforming answers get
 
 
 def test_error_bodies_are_checked_too(v: Validator) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import threading
 import weakref
 from collections import OrderedDict
@@ -51,7 +50,7 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
-from ._json import media_loads
+from ._json import copy_value, media_loads
 from ._schema import to_json_schema
 from .spec import Spec
 
@@ -60,7 +59,7 @@ try:  # shipped with schemathesis; without it every check takes openapi-core's p
 except ImportError:  # pragma: no cover
     jsonschema_rs = None
 
-__all__ = ["core_for", "security_providers"]
+__all__ = ["compile_schema", "core_for", "security_providers"]
 
 # Formats the compiled check verifies at least as strictly as openapi-core does. A schema
 # using any other format (int32, byte, ...) is left to openapi-core alone.
@@ -84,7 +83,8 @@ def _compilable(schema: Any) -> bool:
     return all(_compilable(schema[k]) for k in nested if k in schema)
 
 
-def _compile(contents: Any) -> Any:
+def compile_schema(contents: Any) -> Any:
+    """The compiled check of a schema, or None where it would not be at least as strict as openapi-core."""
     if jsonschema_rs is None or not _compilable(contents):
         return None
     try:
@@ -151,7 +151,7 @@ class _CompiledValidatorsFactory(SchemaValidatorsFactory):
         compiled = None
         if not (forbid_unspecified_additional_properties or enforce_properties_required or extra_format_validators):
             with schema.resolve() as resolved:
-                compiled = _compile(resolved.contents)
+                compiled = compile_schema(resolved.contents)
         built = _CheckedFirst(plain.schema, plain.validator, compiled)
         with self._lock:
             self._built[key] = built
@@ -261,26 +261,13 @@ class _KeepsParameters:
         return validated
 
 
-_IMMUTABLE = (str, int, float, bool, bytes, type(None))
-
-
-def _copy_value(value: Any) -> Any:
-    if isinstance(value, _IMMUTABLE):
-        return value
-    if type(value) is dict:
-        return {k: _copy_value(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_copy_value(v) for v in value]
-    return copy.deepcopy(value)
-
-
 def _copied(parameters: Parameters) -> Parameters:
     """A copy of validated parameters that shares nothing a caller could change (`copy.deepcopy`, faster)."""
     return Parameters(
-        query=_copy_value(dict(parameters.query)),
-        header=_copy_value(dict(parameters.header)),
-        cookie=_copy_value(dict(parameters.cookie)),
-        path=_copy_value(dict(parameters.path)),
+        query=copy_value(dict(parameters.query)),
+        header=copy_value(dict(parameters.header)),
+        cookie=copy_value(dict(parameters.cookie)),
+        path=copy_value(dict(parameters.path)),
     )
 
 

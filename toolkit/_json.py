@@ -8,6 +8,7 @@ surrogates, other encodings than UTF-8).
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -44,3 +45,17 @@ def dumps(value: Any) -> bytes:
 def media_loads(value: bytes, **parameters: str) -> Any:
     """openapi-core's deserializer of application/json bodies."""
     return loads(value)
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+
+
+def copy_value(value: Any) -> Any:
+    """A deep copy of JSON-like values (`copy.deepcopy`, faster)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if type(value) is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    if type(value) is list:
+        return [copy_value(v) for v in value]
+    return copy.deepcopy(value)

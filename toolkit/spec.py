@@ -101,6 +101,15 @@ class Operation:
     def parameters_in(self, location: str) -> list[Mapping[str, Any]]:
         return [p for p in self.parameters if p.get("in") == location]
 
+    @cached_property
+    def header_names(self) -> tuple[str, ...]:
+        """The header parameters' names, lower-cased (as requests' headers are read)."""
+        return tuple(str(p.get("name", "")).lower() for p in self.parameters_in("header"))
+
+    @cached_property
+    def has_cookies(self) -> bool:
+        return bool(self.parameters_in("cookie"))
+
     @property
     def links(self) -> dict[str, dict[str, Any]]:
         """Links by response status: {status: {link name: link object}}."""

@@ -48,7 +48,9 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from . import strict_json
-from ._core import core_for, security_providers
+from ._core import compile_schema, core_for, security_providers
+from ._json import copy_value as _copy_value
+from ._json import media_loads
 from .spec import Operation, Spec
 
 __all__ = [
@@ -359,16 +361,68 @@ class Validator:
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
         self.core = core_for(spec)
         self.verdicts = _Verdicts(verdicts)
+        self.accepted = _Accepted()
+        self._compiled: dict[tuple[str, str, str], Any] = {}  # (operation, status, content type) -> check
 
     # -- public ---------------------------------------------------------------
 
     def validate_request(self, request: Any, *, security: bool = True) -> ValidationResult:
         """Validate a request. `security=False` leaves its credentials to the caller (which then
-        authenticates it itself): parameters and body are checked whatever the credentials."""
+        authenticates it itself): parameters and body are checked whatever the credentials.
+
+        Without credentials to check, the verdict is a function of the operation and what of the
+        request it reads (path, query, declared headers and cookies, content type, body): a request
+        identical in those to one accepted a moment ago is accepted again (`accepted`, bounded),
+        with values of its own."""
         req = as_request(request)
-        result = ValidationResult(req, None, None)
         path = self.strip_base(req.path)
         match = self.spec.find(req.method, path)
+        key = None if security or match is None else _accepted_key(match, req)
+        if key is not None:
+            found = self.accepted.get(key)
+            if found is not None:
+                path_params, query_params, body = found
+                return ValidationResult(
+                    req, None, match.operation, dict(path_params), _copy_value(query_params), _copy_value(body)
+                )
+            quick = self._quick_body(match.operation, req, key)
+            if quick is not None:
+                return quick
+        result = self._validate_request(req, path, match, security)
+        if key is not None and not result.violations:
+            accepted = (result.path_params, _copy_value(result.query_params), _copy_value(result.body))
+            self.accepted.put(key, accepted)
+            if req.body:  # the same parameters with another body: see _quick_body
+                self.accepted.put((*key[:-1], _PARAMETERS_ONLY), (*accepted[:2], None))
+        return result
+
+    def _quick_body(self, op: Operation, req: HttpRequest, key: tuple[Any, ...]) -> ValidationResult | None:
+        """A quick yes for a new JSON body with parameters accepted before: the body read strictly
+        and accepted by the compiled check of the operation's schema for its content type, which is
+        documented as it is (openapi-core would find nothing either). None: check it in full."""
+        if not req.body:
+            return None
+        params = self.accepted.get((*key[:-1], _PARAMETERS_ONLY))
+        if params is None:
+            return None
+        ctype = req.headers.get("content-type", "")
+        media = ((op.request_body or {}).get("content") or {}).get(ctype)
+        if not isinstance(media, Mapping) or not (ctype == JSON_TYPE or ctype.endswith("+json")):
+            return None
+        compiled_key = (op.operation_id, "request", ctype)
+        check = self._compiled.get(compiled_key, _NOT_READ)
+        if check is _NOT_READ:
+            schema = media.get("schema")
+            check = self._compiled[compiled_key] = compile_schema(schema) if schema is not None else None
+        if check is None:
+            return None
+        body, refused = _strict_json_body(op, req)
+        if refused is not None or body is _NOT_READ or not check.is_valid(body):
+            return None
+        return ValidationResult(req, None, op, dict(params[0]), _copy_value(params[1]), body)
+
+    def _validate_request(self, req: HttpRequest, path: str, match: Any, security: bool) -> ValidationResult:
+        result = ValidationResult(req, None, None)
         if match is None:
             allowed = self.spec.methods_for(path)
             if allowed:
@@ -430,6 +484,7 @@ class Validator:
         if forget is not None:
             forget()
         self.verdicts.clear()
+        self.accepted.clear()
 
     def strip_base(self, path: str) -> str:
         for base in self.base_paths:
@@ -459,7 +514,33 @@ class Validator:
             return None
         return op.operation_id, resp.status, resp.headers.get("content-type", ""), resp.body
 
+    def _conforms(self, op: Operation, resp: HttpResponse) -> bool:
+        """A quick yes: the answer's status and content type are documented as they are, with no
+        headers to check, and the compiled check of the schema (`_core`) accepts the body. Then
+        openapi-core would find nothing either; any other answer gets its full check."""
+        status = str(resp.status)
+        documented = op.responses.get(status)
+        if documented is None or documented.get("headers") or not isinstance(resp.body, bytes):
+            return False
+        if not documented.get("content"):
+            return not resp.body.strip()  # documented without a body, and none came
+        ctype = resp.headers.get("content-type", "")
+        key = (op.operation_id, status, ctype)
+        check = self._compiled.get(key, _NOT_READ)
+        if check is _NOT_READ:
+            media = (documented.get("content") or {}).get(ctype)
+            schema = media.get("schema") if isinstance(media, Mapping) else None
+            check = self._compiled[key] = compile_schema(schema) if schema is not None else None
+        if check is None:
+            return False
+        try:
+            return check.is_valid(media_loads(resp.body))
+        except ValueError:
+            return False
+
     def _check_response(self, op: Operation, resp: HttpResponse) -> list[Violation]:
+        if self._conforms(op, resp):
+            return []
         status = str(resp.status)
         where = f"response {status}"
         out: list[Violation] = []
@@ -645,6 +726,53 @@ class Validator:
 
 
 _NOT_READ = object()
+_PARAMETERS_ONLY = ("parameters only",)  # in place of the body: a verdict on the parameters alone
+_ACCEPTED_BODY_BYTES = 16 * 1024  # larger bodies are always checked (and never kept)
+
+
+def _accepted_key(match: Any, req: HttpRequest) -> tuple[Any, ...] | None:
+    """What a request's verdict depends on when its credentials are not checked (None: no key)."""
+    if req.body is not None and len(req.body) > _ACCEPTED_BODY_BYTES:
+        return None
+    op = match.operation
+    headers = req.headers
+    declared = op.header_names
+    return (
+        op.operation_id,
+        tuple(match.path_params.items()),
+        tuple(req.query),
+        tuple(headers.get(name) for name in declared) if declared else (),
+        headers.get("cookie") if op.has_cookies else None,
+        headers.get("content-type"),
+        req.body,
+    )
+
+
+class _Accepted:
+    """Accepted requests' validated values by what the verdict depends on; least recently used
+    first out."""
+
+    def __init__(self, entries: int = 4096):
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._entries = entries
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
 
 
 class _Verdicts:
