@@ -16,6 +16,13 @@ per request, and those hidden from this user are left out of the page and the
 total. Work that depends on the request and not on the item (the user's offers and
 uses) is done once per request; the part of an item view that depends on the
 record alone is rendered once per store generation and locale.
+
+Between writes to the items, a list keeps its count, its conditional entries and
+the pages read (by what they leave out); a record is read into its `Entry` once
+per stored content; and the whole view of an item, currency or bundle is kept by
+the content of every record it shows and by what the request changes in it
+(offers, limits, periods), so an answer is assembled from kept views whenever
+nothing it shows has changed. Lists and single items of the same schema share them.
 """
 
 from __future__ import annotations
