@@ -439,6 +439,15 @@ class Renderer:
             found = self.contents[sku] = _content(self.ctx, sku, _contents(self.ctx))
         return found
 
+    def given(self, sku: str) -> bytes:
+        """What identifies the record a bonus gives (`items.find`): an item's content, a game key's game's."""
+        content = self.content(sku)
+        if content == b"null":
+            owner = self.ctx.get("game_key_owner", sku)
+            if owner:
+                return b"key of " + self.content(owner.get("game_sku"))
+        return content
+
     def currencies(self, skus: tuple[str, ...]) -> tuple[bytes, ...]:
         """The content of the currencies of an item's virtual prices (once per request)."""
         if not skus:
@@ -488,7 +497,7 @@ class Renderer:
         offers = offers or self.offers
         if not (entry.limited or entry.timed or entry.sku in offers.skus):
             return None
-        ctx, record, content = self.ctx, entry.record, self.content
+        ctx, record = self.ctx, entry.record
         percent, applied = offers.discount(entry.sku)
         bonuses = offers.bonuses.get(entry.sku)
         state = limits.user_limit_state(ctx, record, self.user) if entry.limited else None
@@ -496,7 +505,7 @@ class Renderer:
         return (
             percent,
             tuple([_promotion_id(p) for p in applied]) if applied else (),
-            tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
+            tuple([(_promotion_id(p), *[self.given(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
             if bonuses
             else (),
             None if state is None else dumps(state),  # built in one order: the same state, the same text

@@ -433,3 +433,26 @@ def test_filter_rule_naming_an_item_by_id(api: ContractClient) -> None:
     assert api.post(api.path(ADMIN + "/user/attribute/rule"), headers=api.admin(), json=rule).status == 201
     assert skus(api, headers=api.user("u1")) == ["sword"]
     assert skus(api, headers=api.user("u1", tier="gold")) == ["sword", "golden_sword"]
+
+
+def test_a_kept_view_follows_a_game_key_given_as_a_bonus(api: ContractClient) -> None:
+    create(api, item("sword"))
+    game = {
+        "sku": "starfall",
+        "name": {"en": "Starfall"},
+        "unit_items": [
+            {"sku": "starfall_steam", "drm_sku": "steam", "name": {"en": "Starfall (Steam)"}, "prices": []},
+        ],
+    }
+    create(api, game, path=ADMIN + "/items/game")
+    bonus = api.post(
+        api.path("/v3/project/{project_id}/admin/promotion/bonus"),
+        headers=api.admin(),
+        json={"name": {"en": "Free game"}, "condition": [{"sku": "sword"}], "bonus": [{"sku": "starfall_steam"}]},
+    ).data
+    api.put(api.path(ADMIN + "/promotion/{id}/activate", id=bonus["promotion_id"]), headers=api.admin())
+    for _ in range(2):
+        assert _listed(api)["sword"]["promotions"][0]["bonus"][0]["name"] == "Starfall (Steam)"
+    game["unit_items"][0]["name"] = {"en": "Starfall for Steam"}
+    assert api.put(api.path(ADMIN + "/items/game/sku/starfall"), json=game, headers=api.admin()).status < 300
+    assert _listed(api)["sword"]["promotions"][0]["bonus"][0]["name"] == "Starfall for Steam"
