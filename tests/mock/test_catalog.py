@@ -456,3 +456,29 @@ def test_a_kept_view_follows_a_game_key_given_as_a_bonus(api: ContractClient) ->
     game["unit_items"][0]["name"] = {"en": "Starfall for Steam"}
     assert api.put(api.path(ADMIN + "/items/game/sku/starfall"), json=game, headers=api.admin()).status < 300
     assert _listed(api)["sword"]["promotions"][0]["bonus"][0]["name"] == "Starfall for Steam"
+
+
+def test_a_discount_used_up_by_one_user_stays_for_the_others(api: ContractClient) -> None:
+    create(api, item("sword"))
+    sale = api.post(
+        api.path("/v3/project/{project_id}/admin/promotion/item"),
+        headers=api.admin(),
+        json={
+            "name": {"en": "Once"},
+            "discount": {"percent": "50"},
+            "items": [{"sku": "sword"}],
+            "limits": {"per_user": 1},
+        },
+    ).data
+    api.put(api.path(ADMIN + "/promotion/{id}/activate", id=sale["promotion_id"]), headers=api.admin())
+    for user in ("u1", "u2", "u1"):  # the offers everyone gets are worked out once
+        assert _listed(api, user=user)["sword"]["price"]["amount"] == "5.00"
+    api.grant("u1", "sword", 1)  # a user the mock knows
+    limit = api.path(ADMIN + "/user/limit/promotion/id/{id}", id=sale["promotion_id"])
+    taken = api.call(
+        "DELETE", limit, json_body={"user": {"user_external_id": "u1"}, "available": 1}, headers=api.admin()
+    )
+    assert taken.status == 200
+    assert _listed(api, user="u1")["sword"]["price"]["amount"] == "10.00"
+    assert _listed(api, user="u2")["sword"]["price"]["amount"] == "5.00"
+    assert api.get(api.path(CATALOG)).data["items"][0]["price"]["amount"] == "5.00"  # no token: no limit
