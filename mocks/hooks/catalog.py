@@ -213,7 +213,10 @@ def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
                     found[(key, part)] = (key, part, entry, set(_list_values(entry)))
         return list(found.values())
 
-    return ctx.cached(("catalog_named", ctx.project_id), build, ("filter_rule", "unique_offer", items.ITEM))
+    found = _items(ctx)
+    if found.named is None:
+        found.named = build()
+    return found.named
 
 
 class Entry:
@@ -271,10 +274,37 @@ def _parsed(ctx: Ctx) -> dict[Any, Entry]:
     return _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)
 
 
+class Items:
+    """What the catalog reads of the items and of the filter rules and unique offers that name them,
+    kept until the next write to one of them: the lists read so far, the content of items by SKU,
+    the entries rules and offers name."""
+
+    DEPENDS = (items.ITEM, "filter_rule", "unique_offer")
+
+    def __init__(self) -> None:
+        self.listings: dict[str, Listing] = {}
+        self.contents: dict[str, bytes] = {}
+        self.named: list[tuple[str, str, Mapping[str, Any], set[str]]] | None = None
+
+
+def _items(ctx: Ctx) -> Items:
+    def current() -> Items:
+        found = ctx.cached(("catalog_items", ctx.project_id), Items, Items.DEPENDS)
+        for kept in (found.listings, found.contents):
+            if len(kept) >= CACHED_PARTS:
+                kept.clear()
+        return found
+
+    return ctx.memo(("catalog_items", ctx.project_id), current)
+
+
 def listing(ctx: Ctx, value: str) -> Listing:
     """The list `<list>/<group>` as the store holds it now (read once per write to the items)."""
-    parsed = _parsed(ctx)
-    return ctx.cached(("catalog_listing", ctx.project_id, value), lambda: Listing(ctx, value, parsed), (items.ITEM,))
+    listings = _items(ctx).listings
+    found = listings.get(value)
+    if found is None:
+        found = listings[value] = Listing(ctx, value, _parsed(ctx))
+    return found
 
 
 def hidden_entries(ctx: Ctx, value: str, found: Listing | None = None) -> set[tuple[str, str]]:
@@ -362,7 +392,7 @@ WHOLE_TYPES = ("virtual_good", "virtual_currency", "bundle")
 
 
 def _contents(ctx: Ctx) -> dict[str, bytes]:
-    return _shared(ctx, ("catalog_contents", ctx.project_id), (items.ITEM,))
+    return _items(ctx).contents
 
 
 def _content(ctx: Ctx, sku: str, contents: dict[str, bytes] | None = None) -> bytes:
