@@ -727,7 +727,7 @@ class Validator:
 
 _NOT_READ = object()
 _PARAMETERS_ONLY = ("parameters only",)  # in place of the body: a verdict on the parameters alone
-_ACCEPTED_BODY_BYTES = 16 * 1024  # larger bodies are always checked (and never kept)
+_ACCEPTED_BODY_BYTES = 8 * 1024  # larger bodies are always checked (and never kept)
 
 
 def _accepted_key(match: Any, req: HttpRequest) -> tuple[Any, ...] | None:
@@ -750,11 +750,11 @@ def _accepted_key(match: Any, req: HttpRequest) -> tuple[Any, ...] | None:
 
 class _Accepted:
     """Accepted requests' validated values by what the verdict depends on; least recently used
-    first out."""
+    first out, bounded in entries and in the bytes of the bodies the keys hold."""
 
-    def __init__(self, entries: int = 4096):
+    def __init__(self, entries: int = 4096, max_bytes: int = 4 * 1024 * 1024):
         self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._entries = entries
+        self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
@@ -766,13 +766,23 @@ class _Accepted:
 
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
+            if key in self._data:
+                return
             self._data[key] = value
-            while len(self._data) > self._entries:
-                self._data.popitem(last=False)
+            self._bytes += _key_bytes(key)
+            while len(self._data) > self._entries or self._bytes > self._max_bytes:
+                dropped, _ = self._data.popitem(last=False)
+                self._bytes -= _key_bytes(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
+
+
+def _key_bytes(key: tuple[Any, ...]) -> int:
+    body = key[-1]
+    return 256 + (len(body) * 3 if isinstance(body, bytes) else 0)  # the body, and its parsed copy
 
 
 class _Verdicts:
