@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 CLOCK_KEY = (0, "__mock__", "clock")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,7 +27,12 @@ def parse_datetime(value: str | None) -> datetime | None:
     """ISO 8601 (with `Z` or an offset; a date alone means midnight UTC)."""
     if value in (None, ""):
         return None
-    text = str(value).strip().replace("Z", "+00:00")
+    return _parse(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=4096)  # the same few dates (periods, promotions, schedules) are read by every request
+def _parse(value: str) -> datetime | None:
+    text = value.strip().replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

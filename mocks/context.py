@@ -99,15 +99,17 @@ class Ctx:
     def fail(self, status: int, code: int, message: str, extended: Any = None) -> NoReturn:
         raise ApiError(status, code, message, extended)
 
-    def reply(self, data: Any = None, status: int | None = None) -> Reply:
-        """Answer with the operation's (first) success status, shaped by its schema."""
+    def reply(self, data: Any = None, status: int | None = None, *, rendered: bool = False) -> Reply:
+        """Answer with the operation's (first) success status, shaped by its schema (`rendered`: it
+        already is, such as a view kept rendered)."""
         status = status or (int(self.op.success_statuses[0]) if self.op.success_statuses else 200)
         schema = self.op.response_schema(status)
         if schema is None:
             return Reply(status)
         content = self.op.responses.get(str(status), {}).get("content") or {}
         ctype = JSON if JSON in content else next(iter(content), JSON)
-        return Reply(status, self.engine.shaper.render(schema, data, self.locale), {"content-type": ctype})
+        body = data if rendered else self.engine.shaper.render(schema, data, self.locale)
+        return Reply(status, body, {"content-type": ctype})
 
     def cached(
         self,

@@ -18,6 +18,7 @@ maps get the two-letter keys the service answers with (`en-US` -> `en`,
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -89,6 +90,8 @@ class Shaper:
         self._merged: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
         self._renderers: dict[int, tuple[Mapping[str, Any], Renderer]] = {}
         self._fields: dict[int, tuple[Mapping[str, Any], list[tuple[str, Any, Renderer, bool, bool]]]] = {}
+        self._same: dict[int, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
+        self._by_text: dict[str, Mapping[str, Any]] = {}
         self.synthesized: list[str] | None = None  # a list: what rendering made up for lack of state
 
     def _made_up(self, schema: Mapping[str, Any], what: str) -> Any:
@@ -97,6 +100,20 @@ class Shaper:
         return self.synthesize(schema)
 
     # ---------------------------------------------------------------- schemas
+
+    def same(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The first schema met with the content of `schema`: the spec repeats schemas (a list's items
+        and the single item), and what is rendered through one serves them all."""
+        key = id(schema)
+        hit = self._same.get(key)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        try:
+            found = self._by_text.setdefault(json.dumps(schema, sort_keys=True, default=str), schema)
+        except (TypeError, ValueError):  # keys that do not sort (numbers beside names), cycles
+            found = schema
+        self._same[key] = (schema, found)
+        return found
 
     def merged(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         """The schema with `allOf` folded in (properties and required lists united)."""

@@ -16,11 +16,17 @@ per request, and those hidden from this user are left out of the page and the
 total. Work that depends on the request and not on the item (the user's offers and
 uses) is done once per request; the part of an item view that depends on the
 record alone is rendered once per store generation and locale.
+
+Between writes to the items, a list keeps its count, its conditional entries and
+the pages read (by what they leave out); a record is read into its `Entry` once
+per stored content; and the whole view of an item, currency or bundle is kept by
+the content of every record it shows and by what the request changes in it
+(offers, limits, periods), so an answer is assembled from kept views whenever
+nothing it shows has changed. Lists and single items of the same schema share them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -149,8 +155,19 @@ def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
 
 
 def by_item_id(ctx: Ctx, item_id: Any) -> Mapping[str, Any] | None:
-    rows = ctx.find(items.BY_ID, item_id, limit=1)
-    return resolve(rows[0][2], rows[0][1]) if rows else None
+    found = entry_by_item_id(ctx, item_id)
+    return found.record if found else None
+
+
+def entry_by_item_id(ctx: Ctx, item_id: Any) -> Entry | None:
+    rows = ctx.tx.find_raw(ctx.project_id, items.BY_ID, str(item_id), limit=1)
+    return _entry(_parsed(ctx), rows[0][2], rows[0][1]) if rows else None
+
+
+def entry_by_sku(ctx: Ctx, sku: str) -> Entry | None:
+    """The entry of an item record by SKU (not game keys), by its content as stored."""
+    content = _content(ctx, sku)
+    return None if content == b"null" else _entry(_parsed(ctx), content.decode(), "")
 
 
 # -------------------------------------------------------------- visibility
@@ -196,14 +213,103 @@ def _named(ctx: Ctx) -> list[tuple[str, str, Mapping[str, Any], set[str]]]:
                     found[(key, part)] = (key, part, entry, set(_list_values(entry)))
         return list(found.values())
 
-    return ctx.cached(("catalog_named", ctx.project_id), build, ("filter_rule", "unique_offer", items.ITEM))
+    found = _items(ctx)
+    if found.named is None:
+        found.named = build()
+    return found.named
 
 
-def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
+class Entry:
+    """A catalog record as the store holds it (its text and part), with what its views depend on
+    worked out once: entries are kept by stored content and read only."""
+
+    __slots__ = ("record", "stored", "sku", "whole", "parts", "limited", "timed", "vc_skus", "plain")
+
+    def __init__(self, record: Mapping[str, Any], stored: tuple[Any, str]):
+        self.record, self.stored, self.sku = record, stored, record.get("sku")
+        self.whole = record.get("type") in WHOLE_TYPES  # its whole view is kept
+        self.parts = tuple(c["sku"] for c in record.get("content") or () if c.get("sku")) if "content" in record else ()
+        self.limited, self.timed = bool(record.get("limits")), bool(record.get("periods"))
+        self.vc_skus = tuple(v["sku"] for v in record.get("vc_prices") or () if v.get("sku"))
+        self.plain = self.whole and not (self.parts or self.limited or self.timed)  # no other record, no time
+
+
+def _entry(parsed: dict[Any, Any], raw: str, part: str) -> Entry:
+    found = parsed.get((raw, part))
+    if found is None:
+        found = parsed[(raw, part)] = Entry(resolve(loads(raw), part), (raw, part))
+    return found
+
+
+CACHED_PAGES = 256  # pages of a list kept per store generation (by offset, limit and what they leave out)
+
+
+class Listing:
+    """A list (`<list>/<group>`) while no item is written: how many entries it has, those shown or not
+    depending on the request, and the pages read so far by what they leave out."""
+
+    def __init__(self, ctx: Ctx, value: str, parsed: dict[Any, Any]):
+        self.value, self.parsed = value, parsed
+        self.total = ctx.count(CATALOG, value)
+        self.conditional = [
+            ((key, part), _entry(parsed, raw, part).record)
+            for key, part, raw in ctx.tx.find_raw(ctx.project_id, CONDITIONAL, value)
+        ]
+        self.pages: dict[tuple[int, int | None, frozenset[tuple[str, str]]], list[Entry]] = {}
+
+    def page(self, ctx: Ctx, offset: int, limit: int | None, hidden: set[tuple[str, str]]) -> list[Entry]:
+        key = (offset, limit, frozenset(hidden))
+        found = self.pages.get(key)
+        if found is None:
+            rows = ctx.tx.find_raw(ctx.project_id, CATALOG, self.value, offset=offset, limit=limit, exclude=hidden)
+            found = [_entry(self.parsed, raw, part) for _, part, raw in rows]
+            if len(self.pages) >= CACHED_PAGES:
+                self.pages.clear()
+            self.pages[key] = found
+        return found
+
+
+def _parsed(ctx: Ctx) -> dict[Any, Entry]:
+    """The entries of catalog records by stored content (the text and part); read only."""
+    return _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)
+
+
+class Items:
+    """What the catalog reads of the items and of the filter rules and unique offers that name them,
+    kept until the next write to one of them: the lists read so far, the content of items by SKU,
+    the entries rules and offers name."""
+
+    DEPENDS = (items.ITEM, "filter_rule", "unique_offer")
+
+    def __init__(self) -> None:
+        self.listings: dict[str, Listing] = {}
+        self.contents: dict[str, bytes] = {}
+        self.named: list[tuple[str, str, Mapping[str, Any], set[str]]] | None = None
+
+
+def _items(ctx: Ctx) -> Items:
+    def current() -> Items:
+        found = ctx.cached(("catalog_items", ctx.project_id), Items, Items.DEPENDS)
+        for kept in (found.listings, found.contents):
+            if len(kept) >= CACHED_PARTS:
+                kept.clear()
+        return found
+
+    return ctx.memo(("catalog_items", ctx.project_id), current)
+
+
+def listing(ctx: Ctx, value: str) -> Listing:
+    """The list `<list>/<group>` as the store holds it now (read once per write to the items)."""
+    listings = _items(ctx).listings
+    found = listings.get(value)
+    if found is None:
+        found = listings[value] = Listing(ctx, value, _parsed(ctx))
+    return found
+
+
+def hidden_entries(ctx: Ctx, value: str, found: Listing | None = None) -> set[tuple[str, str]]:
     """The entries of a list (`<list>/<group>`) this request's user does not see."""
-    candidates: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for key, part, record in ctx.find(CONDITIONAL, value):
-        candidates[(key, part)] = resolve(record, part)
+    candidates = dict((found or listing(ctx, value)).conditional)
     for key, part, record, values in _named(ctx):
         if value in values:
             candidates.setdefault((key, part), record)
@@ -213,24 +319,15 @@ def hidden_entries(ctx: Ctx, value: str) -> set[tuple[str, str]]:
 def visible_page(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list, int]:
     """A page of the catalog records of a list the user sees, and how many he sees in all."""
     rows, total = visible_rows(ctx, kind, group, offset, limit)
-    return [record for record, _ in rows], total
+    return [entry.record for entry in rows], total
 
 
-def visible_rows(
-    ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None
-) -> tuple[list[tuple[Mapping[str, Any], tuple[str, str]]], int]:
-    """`visible_page` with what identifies each record's content: (the stored text, the part)."""
+def visible_rows(ctx: Ctx, kind: str, group: str | None, offset: int, limit: int | None) -> tuple[list[Entry], int]:
+    """`visible_page` as entries: each record with what identifies its content (the stored text, the part)."""
     value = f"{kind}/{group or ''}"
-    hidden = hidden_entries(ctx, value)
-    rows = ctx.tx.find_raw(ctx.project_id, CATALOG, value, offset=offset, limit=limit, exclude=hidden)
-    parsed = _shared(ctx, ("catalog_records", ctx.project_id), BY_CONTENT)  # by stored text; read only
-    page = []
-    for _, part, raw in rows:
-        record = parsed.get((raw, part))
-        if record is None:
-            record = parsed[(raw, part)] = resolve(loads(raw), part)
-        page.append((record, (raw, part)))
-    return page, ctx.count(CATALOG, value) - len(hidden)
+    found = listing(ctx, value)
+    hidden = hidden_entries(ctx, value, found)
+    return found.page(ctx, offset, limit, hidden), found.total - len(hidden)
 
 
 def require_group(ctx: Ctx) -> str | None:
@@ -290,21 +387,31 @@ def item_view(ctx: Ctx, record: Mapping[str, Any]) -> dict[str, Any]:
 # one item leaves the others' views as they are. What they read by kind is in these dependencies.
 STATIC_DEPENDS = ("group",)
 OFFER_DEPENDS = ("group", "discount", "bonus", "promo_code")
-SIMPLE_TYPES = ("virtual_good", "virtual_currency")  # no content, no keys: a view of the item alone
+# Types whose whole view is kept: the records they name decide it (not so a game's keys: their stock)
+WHOLE_TYPES = ("virtual_good", "virtual_currency", "bundle")
 
 
-def _content(ctx: Ctx, sku: str) -> bytes:
-    """What identifies the content of an item record (read once per request)."""
-    return ctx.memo(("content", sku), lambda: dumps(items.get(ctx, sku)))
+def _contents(ctx: Ctx) -> dict[str, bytes]:
+    return _items(ctx).contents
+
+
+def _content(ctx: Ctx, sku: str, contents: dict[str, bytes] | None = None) -> bytes:
+    """What identifies the content of an item record (read once per write to the items)."""
+    contents = _contents(ctx) if contents is None else contents
+    found = contents.get(sku)
+    if found is None:
+        found = contents[sku] = dumps(items.get(ctx, sku))
+    return found
 
 
 def _promotion_id(promo: Mapping[str, Any]) -> Any:
     return promo.get("_kind"), promo.get("promotion_id") or promo.get("id")
 
 
-def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...]) -> dict[Any, Any]:
-    """A per-generation map of rendered parts (one per locale and schema)."""
-    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale), depends)
+def _cache(ctx: Ctx, name: str, schema: Mapping[str, Any], depends: tuple[str, ...], *scope: Any) -> dict[Any, Any]:
+    """A per-generation map of rendered parts (one per locale, schema and what else the request
+    shows them for: `scope`)."""
+    return _shared(ctx, (name, ctx.project_id, id(schema), ctx.locale, *scope), depends)
 
 
 # no kind is named so: a map that depends on it lasts until the store is loaded or cleared
@@ -325,88 +432,153 @@ def _shared(ctx: Ctx, key: tuple[Any, ...], depends: tuple[str, ...]) -> dict[An
 
 class Renderer:
     """Renders the item views of one request through the item schema: the record's part once per
-    content (and locale); for simple items the whole view once per content and what the request
-    changes in it (price, promotions, limits); other items' request part every time."""
+    content (and locale); for items, currencies and bundles the whole view once per content and
+    what the request changes in it (price, promotions, limits, and those of a bundle's items); the
+    request part of games and game keys every time.
+
+    The maps are per locale, schema, additional fields (and country, for whole views); within them
+    a view is kept by the entry of its record (one per stored content) and the content of what
+    else it shows (value points, currencies, bonus items)."""
 
     def __init__(self, ctx: Ctx, schema: Mapping[str, Any]):
         self.ctx, self.schema, self.shaper = ctx, schema, ctx.engine.shaper
         self.closed = self.shaper.closed(schema)
         self.fields = _fields(ctx)
-        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS)
-        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS)
         # what depends on the request and not on the item: once
         options = _options(ctx)
         self.user, self.country = ctx.principal.user_id, options["country"]
+        self.statics = _cache(ctx, "catalog_static", schema, STATIC_DEPENDS, self.fields)
+        self.views = _cache(ctx, "catalog_view", schema, OFFER_DEPENDS, self.fields, self.country)
         self.offers = prices.offers(ctx, self.user, options["promo_code"])
+        self.parsed = _parsed(ctx)
         self.rewards = value_points.reward_index(ctx)
         self.contents: dict[str, bytes] = {}
+        self.priced_in: dict[tuple[str, ...], tuple[bytes, ...]] = {}
+        self.parts: dict[str, tuple[Any, ...] | None] = {}  # what the items bundles hold show
 
-    def static_key(self, record: Mapping[str, Any], stored: tuple[str, str]) -> tuple[Any, ...]:
-        """What the record's part of the view shows: the record, and the value points it earns."""
-        earned = self.rewards.get(record["sku"])
+    def earned(self, sku: str) -> tuple[Any, ...]:
+        """What the record's part of the view shows besides the record: the value points it earns."""
+        earned = self.rewards.get(sku)
         if not earned:
-            return (*stored, self.fields)
-        return (*stored, self.fields, tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned))
+            return ()
+        return tuple((r["sku"], r["amount"], self.content(r["sku"])) for r in earned)
 
     def content(self, sku: str) -> bytes:
         found = self.contents.get(sku)
         if found is None:
-            found = self.contents[sku] = _content(self.ctx, sku)
+            found = self.contents[sku] = _content(self.ctx, sku, _contents(self.ctx))
         return found
 
-    def offer_key(self, record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """What the request's part of a simple item's view shows besides the item and the kinds of
-        OFFER_DEPENDS (None for other items: their part is built every time)."""
-        if record.get("type") not in SIMPLE_TYPES or "content" in record:
+    def given(self, sku: str) -> bytes:
+        """What identifies the record a bonus gives (`items.find`): an item's content, a game key's game's."""
+        content = self.content(sku)
+        if content == b"null":
+            owner = self.ctx.get("game_key_owner", sku)
+            if owner:
+                return b"key of " + self.content(owner.get("game_sku"))
+        return content
+
+    def currencies(self, skus: tuple[str, ...]) -> tuple[bytes, ...]:
+        """The content of the currencies of an item's virtual prices (once per request)."""
+        if not skus:
+            return ()
+        found = self.priced_in.get(skus)
+        if found is None:
+            found = self.priced_in[skus] = tuple([self.content(sku) for sku in skus])
+        return found
+
+    def part(self, sku: Any) -> Entry | None:
+        """The entry of an item a bundle holds (None: not an item record, such as a game key)."""
+        if not isinstance(sku, str):
             return None
-        ctx, sku, content = self.ctx, record["sku"], self.content
-        percent, applied = self.offers.discount(sku)
-        bonuses = self.offers.bonuses.get(sku)
-        state = limits.user_limit_state(ctx, record, self.user) if record.get("limits") else None
-        buyable = visibility.can_buy(ctx, record, self.user, state) if state or record.get("periods") else None
+        content = self.content(sku)
+        found = self.parsed.get((content, ""))
+        if found is None:
+            record = loads(content)
+            if not isinstance(record, dict):
+                return None
+            found = self.parsed[(content, "")] = Entry(record, (content, ""))
+        return found
+
+    def parts_key(self, entry: Entry) -> tuple[Any, ...] | None:
+        """What the items a bundle holds show in its view (None: some part's view is not kept)."""
+        if not entry.parts:
+            return ()
+        out = []
+        for sku in entry.parts:
+            found = self.parts.get(sku, False)
+            if found is False:
+                part = self.part(sku)
+                offers = prices.offers(self.ctx, self.user)  # the parts' offers: no promo code
+                found = self.parts[sku] = (
+                    None
+                    if part is None
+                    else (part, self.earned(sku), self.currencies(part.vc_skus), self.offer_key(part, offers))
+                )
+            if found is None:
+                return None
+            out.append(found)
+        return tuple(out)
+
+    def offer_key(self, entry: Entry, offers: prices.Offers | None = None) -> tuple[Any, ...] | None:
+        """What the request's part of an item's view shows besides the item, the currencies it is
+        priced in, the request's country and the kinds of OFFER_DEPENDS (None: nothing, the item has
+        no offer, limits or periods)."""
+        offers = offers or self.offers
+        if not (entry.limited or entry.timed or entry.sku in offers.skus):
+            return None
+        ctx, record = self.ctx, entry.record
+        percent, applied = offers.discount(entry.sku)
+        bonuses = offers.bonuses.get(entry.sku)
+        state = limits.user_limit_state(ctx, record, self.user) if entry.limited else None
+        buyable = visibility.can_buy(ctx, record, self.user, state) if state or entry.timed else None
         return (
-            self.country,
             percent,
             tuple([_promotion_id(p) for p in applied]) if applied else (),
-            tuple([(_promotion_id(p), *[content(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
+            tuple([(_promotion_id(p), *[self.given(b.get("sku", "")) for b in p.get("bonus") or ()]) for p in bonuses])
             if bonuses
             else (),
-            tuple([content(v["sku"]) for v in record.get("vc_prices") or () if v.get("sku")]),
-            None if state is None else json.dumps(state, sort_keys=True),
+            None if state is None else dumps(state),  # built in one order: the same state, the same text
             buyable,
         )
 
-    def static(self, record: Mapping[str, Any], key: tuple[Any, ...]) -> dict[str, Any]:
+    def static(self, entry: Entry, earned: tuple[Any, ...]) -> dict[str, Any]:
+        key = (entry, earned)
         found = self.statics.get(key)
         if found is None:
-            view = item_views.static_view(self.ctx, record, self.fields)  # a part: nothing made up for the rest
+            view = item_views.static_view(self.ctx, entry.record, self.fields)  # a part: nothing made up for the rest
             found = self.statics[key] = self.shaper.render_fields(self.schema, view, self.ctx.locale)
         return found
 
-    def __call__(self, row: tuple[Mapping[str, Any], tuple[str, str]]) -> dict[str, Any]:
-        record, stored = row
-        ctx, shaper = self.ctx, self.shaper
+    def __call__(self, entry: Entry) -> dict[str, Any]:
+        if entry.plain and self.closed and entry.sku not in self.offers.skus and not self.rewards.get(entry.sku):
+            # the most common: the view of the item alone, and the currencies it is priced in
+            found = self.views.get((entry, (), self.currencies(entry.vc_skus), None, ()))
+            if found is not None:
+                return found
+        ctx, shaper, record = self.ctx, self.shaper, entry.record
         if not self.closed:
             return shaper.render(self.schema, item_view(ctx, record), ctx.locale)
-        static_key = self.static_key(record, stored)
-        offer_key = self.offer_key(record)
-        if offer_key is None:
+        earned = self.earned(entry.sku)
+        parts = self.parts_key(entry) if entry.whole else None
+        if parts is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
-            return shaper.assemble(self.schema, part, self.static(record, static_key))
-        key = (static_key, offer_key)
+            return shaper.assemble(self.schema, part, self.static(entry, earned))
+        key = (entry, earned, self.currencies(entry.vc_skus), self.offer_key(entry), parts)
         found = self.views.get(key)
         if found is None:
             part = shaper.render_fields(self.schema, offer_view(ctx, record), ctx.locale)
-            found = self.views[key] = shaper.assemble(self.schema, part, self.static(record, static_key))
+            found = self.views[key] = shaper.assemble(self.schema, part, self.static(entry, earned))
         return found
 
 
 def _item_schema(ctx: Ctx, in_list: bool) -> Mapping[str, Any]:
+    """The schema of the call's items (the first of its content: lists and single items share views)."""
     shaper = ctx.engine.shaper
     schema = ctx.op.response_schema(int(ctx.op.success_statuses[0]))
     if in_list:
         schema = shaper.merged(shaper.merged(schema)["properties"]["items"])["items"]
-    return schema
+    return shaper.same(schema)
 
 
 def _total_content_price(content: list[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -494,15 +666,18 @@ def catalog_item(ctx: Ctx) -> Reply:
     """One item of the call's kind, as the user sees it; 404 when it is unknown or not shown to him."""
     param, kind = SINGLE[ctx.op.operation_id]
     ident = ctx.path[param]
-    if param == "item_id":
-        record = by_item_id(ctx, ident)
-    else:
-        found = by_sku(ctx, ident)
+    entry = entry_by_item_id(ctx, ident) if param == "item_id" else entry_by_sku(ctx, ident)
+    if entry is not None:
+        record: Mapping[str, Any] | None = entry.record
+    else:  # a game key (a part of its game's record), or none
+        found = by_sku(ctx, ident) if param != "item_id" else None
         record = found[2] if found else None
     if record is None or not KINDS[kind](record) or not visible(ctx, record):
         what = "id = " + str(ident) if param == "item_id" else f"sku = '{ident}'"
         ctx.fail(404, 4001, f"[0401-4001]: Item with {what} not found")
-    return ctx.reply(item_view(ctx, record))
+    if entry is None:
+        return ctx.reply(item_view(ctx, record))
+    return ctx.reply(Renderer(ctx, _item_schema(ctx, in_list=False))(entry), rendered=True)
 
 
 @hook("get-item-groups")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ..clock import parse_datetime
@@ -50,6 +51,18 @@ def last_reset(now: datetime, schedule: Mapping[str, Any] | None, origin: dateti
     """The most recent reset boundary of a recurrent schedule at `now` (None: never resets)."""
     if not schedule:
         return None
+    try:  # the items of a request share their schedules: worked out once per moment and schedule
+        return _last_reset_of(now, tuple(schedule.items()), origin)
+    except TypeError:  # a schedule holding lists or maps
+        return _last_reset(now, schedule, origin)
+
+
+@lru_cache(maxsize=256)
+def _last_reset_of(now: datetime, schedule: tuple[tuple[str, Any], ...], origin: datetime | None) -> datetime | None:
+    return _last_reset(now, dict(schedule), origin)
+
+
+def _last_reset(now: datetime, schedule: Mapping[str, Any], origin: datetime | None) -> datetime | None:
     kind = schedule.get("interval_type")
     if kind == "hourly":
         hours = int(schedule.get("interval_value") or 1)

@@ -36,17 +36,22 @@ def base_price(record: Mapping[str, Any], country: str | None = None) -> dict[st
 
 class Offers:
     """What the active promotions give one user, by item: the best discount (promotions and a
-    promo code) and the bonus promotions an item triggers. Built once per request; an item's
-    discount is worked out when asked for."""
+    promo code) and the bonus promotions an item triggers. Built once per request (once for every
+    user the same promotions are usable by, without a promo code); an item's discount is worked
+    out when asked for."""
 
-    def __init__(self, ctx: Ctx, user: str | None, promo_code: str | None = None):
+    def __init__(
+        self,
+        discounts: list[dict[str, Any]],
+        bonuses: list[dict[str, Any]],
+        code_promo: dict[str, Any] | None = None,
+    ):
         # sku -> [(percent as stored, the promotions it comes with)], in the order they apply
         self._offered: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
-        for promo in promotions.active_discounts(ctx, user):
+        for promo in discounts:
             percent = (promo.get("discount") or {}).get("percent") or 0
             for sku in dict.fromkeys(i.get("sku") for i in promo.get("items") or []):
                 self._offered.setdefault(sku, []).append((percent, [promo]))
-        code_promo = promotions.promo_code_promotion(ctx, promo_code)
         if code_promo:
             applied = [{**code_promo, "_kind": "promo_code"}]
             for entry in code_promo.get("discounted_items") or []:
@@ -54,9 +59,10 @@ class Offers:
                 self._offered.setdefault(entry.get("sku"), []).append((percent, applied))
         self._best: dict[str, tuple[Decimal, list[dict[str, Any]]]] = {}
         self.bonuses: dict[str, list[dict[str, Any]]] = {}
-        for promo in promotions.active_bonuses(ctx, user):
+        for promo in bonuses:
             for sku in dict.fromkeys(c.get("sku") for c in promo.get("condition") or []):
                 self.bonuses.setdefault(sku, []).append(promo)
+        self.skus = {*self._offered, *self.bonuses}  # the items some offer is about
 
     def discount(self, sku: str) -> tuple[Decimal, list[dict[str, Any]]]:
         """The best discount on an item, and the promotions behind it (the first of equal ones)."""
@@ -76,7 +82,20 @@ _NONE: tuple[Decimal, list[dict[str, Any]]] = (Decimal(0), [])
 
 def offers(ctx: Ctx, user: str | None, promo_code: str | None = None) -> Offers:
     """The user's offers for this request (built once per request)."""
-    return ctx.memo(("offers", user, promo_code), lambda: Offers(ctx, user, promo_code))
+    return ctx.memo(("offers", user, promo_code), lambda: _offers(ctx, user, promo_code))
+
+
+def _offers(ctx: Ctx, user: str | None, promo_code: str | None) -> Offers:
+    discounts = promotions.active_discounts(ctx, user)
+    code_promo = promotions.promo_code_promotion(ctx, promo_code)
+    bonuses = promotions.active_bonuses(ctx, user)
+    everyone = promotions.active(ctx)
+    if code_promo is not None or discounts is not everyone.discount or bonuses is not everyone.bonus:
+        return Offers(discounts, bonuses, code_promo)  # the user's own
+    found = everyone.derived.get("offers")
+    if found is None:
+        found = everyone.derived["offers"] = Offers(discounts, bonuses)
+    return found
 
 
 def discount_percent(ctx: Ctx, sku: str, user: str | None, promo_code: str | None = None) -> tuple[Decimal, list[dict]]:

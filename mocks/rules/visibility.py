@@ -8,6 +8,7 @@ catalog offer the user has not entered, and not hidden by a used-up per-user lim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,21 +28,50 @@ def region_allows(ctx: Ctx, record: Mapping[str, Any], country: str | None) -> b
     return False
 
 
+def _by_item(ctx: Ctx, name: str, kind: str, refs: Any) -> dict[str, dict[Any, list[dict[str, Any]]]]:
+    """The enabled records of `kind` by the items they name (`refs(record)`: [(field, value)]), built
+    once per write to the kind and looked up once per request."""
+
+    def build() -> dict[str, dict[Any, list[dict[str, Any]]]]:
+        found: dict[str, dict[Any, list[dict[str, Any]]]] = {"sku": {}, "item_id": {}}
+        for record in ctx.records(ctx.resource(kind).enabled_index, "|1"):
+            for field, value in refs(record):
+                holders = found[field].setdefault(value, [])
+                if not holders or holders[-1] is not record:
+                    holders.append(record)
+        return found
+
+    return ctx.memo((name, ctx.project_id), lambda: ctx.cached((name, ctx.project_id), build, (kind,)))
+
+
+def _rule_refs(rule: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    refs: list[tuple[str, Any]] = []
+    for i in rule.get("items") or []:
+        refs.append(("sku", _key(i.get("sku"))))
+        if i.get("item_id"):
+            refs.append(("item_id", _key(i.get("item_id"))))
+    return refs
+
+
+def _offer_refs(offer: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [("sku", _key(i if isinstance(i, str) else i.get("sku"))) for i in offer.get("items") or []]
+
+
+def _key(value: Any) -> Any:
+    """A value as a dictionary key (what JSON holds: lists and maps by their text)."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
+def _holding(index: dict[Any, list[dict[str, Any]]], value: Any) -> list[dict[str, Any]]:
+    return index.get(_key(value), [])
+
+
 def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
     """Catalog filter rules: an item named by enabled rules is shown only when one of them matches the user."""
-    rules = ctx.cached(
-        ("filter_rules", ctx.project_id),
-        lambda: ctx.records(ctx.resource("filter_rule").enabled_index, "|1"),
-        ("filter_rule",),
-    )
-    applicable = [
-        r
-        for r in rules
-        if any(
-            (i.get("sku") == record.get("sku")) or (i.get("item_id") and i.get("item_id") == record.get("item_id"))
-            for i in r.get("items") or []
-        )
-    ]
+    rules = _by_item(ctx, "filter_rules_by_item", "filter_rule", _rule_refs)
+    applicable = _holding(rules["sku"], record.get("sku"))
+    if rules["item_id"] and record.get("item_id") is not None:
+        applicable = [*applicable, *_holding(rules["item_id"], record.get("item_id"))]
     if not applicable:
         return True
     if ctx.principal.user_id is None:
@@ -51,24 +81,21 @@ def personalization_allows(ctx: Ctx, record: Mapping[str, Any]) -> bool:
 
 def unique_offer_allows(ctx: Ctx, record: Mapping[str, Any], promo_code: str | None) -> bool:
     """Items of an enabled unique catalog offer are hidden until the user has entered its code."""
-    offers = ctx.cached(
-        ("unique_offers", ctx.project_id),
-        lambda: ctx.records(ctx.resource("unique_offer").enabled_index, "|1"),
-        ("unique_offer",),
-    )
-    holding = [
-        o
-        for o in offers
-        if record.get("sku") in [i if isinstance(i, str) else i.get("sku") for i in o.get("items") or []]
-    ]
+    holding = _holding(_by_item(ctx, "unique_offers_by_item", "unique_offer", _offer_refs)["sku"], record.get("sku"))
     if not holding:
         return True
+    entered = ctx.memo(("entered_offers", ctx.principal.user_id, promo_code), lambda: _entered(ctx, promo_code))
+    return any(o["external_id"] in entered and promotions.in_time(ctx.now, o) for o in holding)
+
+
+def _entered(ctx: Ctx, promo_code: str | None) -> set[str]:
+    """The unique offers the request's user entered a code of, and the one of the request's promo code."""
     entered = set((ctx.get("entered_offer", ctx.principal.user_id or "") or {}).get("offers", []))
     if promo_code:
         code = promotions.code_record(ctx, promo_code)
         if code and code.get("kind") == "unique_offer":
             entered.add(code["external_id"])
-    return any(o["external_id"] in entered and promotions.in_time(ctx.now, o) for o in holding)
+    return entered
 
 
 _UNKNOWN: Any = object()
@@ -107,13 +134,14 @@ def catalog_visible(
         return False
     item_limits = record.get("limits") or {}
     if user and limits.per_user_total(item_limits) is not None:
+        visibility = (
+            (item_limits.get("per_user") or {}).get("limit_exceeded_visibility")
+            if isinstance(item_limits.get("per_user"), Mapping)
+            else None
+        )
+        if limits.user_schedule(item_limits) and visibility == "show":
+            return True  # shown used up or not: no need to count the uses
         state = limits.user_limit_state(ctx, record, user)
         if state and state["per_user"]["available"] <= 0:
-            visibility = (
-                (item_limits.get("per_user") or {}).get("limit_exceeded_visibility")
-                if isinstance(item_limits.get("per_user"), Mapping)
-                else None
-            )
-            if not limits.user_schedule(item_limits) or visibility != "show":
-                return False
+            return False
     return True

@@ -331,3 +331,154 @@ def test_a_list_page_does_not_rescan_the_store(
     assert [i["sku"] for i in second.data["items"]] == expected
     create(app_api, item("latecomer", order=-1))  # a write changes what the catalog shows
     assert skus(app_api, limit=1) == ["latecomer"]
+
+
+def _listed(api: ContractClient, path: str = CATALOG, user: str = "u1", **params: Any) -> dict[str, Any]:
+    answer = api.get(api.path(path), params=params, headers=api.user(user))
+    assert answer.status == 200, answer.data
+    return {i["sku"]: i for i in answer.data["items"]}
+
+
+def test_kept_views_follow_what_they_show(api: ContractClient) -> None:
+    """Views are kept between requests by the content of what they show: each change of a currency,
+    a discount, a use of a limit, the clock, an item a bundle holds or value points shows at once."""
+    api.control("POST", "clock", {"set": NOW})
+    create(api, {"sku": "gold", "name": {"en": "Gold"}}, path=ADMIN + "/items/virtual_currency")
+    daily = {"per_user": {"interval_type": "daily", "time": "00:00:00+00:00"}}
+    once_a_day = {"per_user": {"total": 1, "limit_exceeded_visibility": "show"}, "recurrent_schedule": daily}
+    sword = item(
+        "sword", limits=once_a_day, vc_prices=[{"sku": "gold", "amount": 50, "is_default": True, "is_enabled": True}]
+    )
+    create(api, sword, item("shield"))
+    kit = {
+        "sku": "kit",
+        "name": {"en": "Kit"},
+        "description": {"en": "A sword and a shield"},
+        "content": [{"sku": "sword", "quantity": 1}, {"sku": "shield", "quantity": 2}],
+        "prices": [{"amount": 25, "currency": "USD", "is_default": True, "is_enabled": True}],
+    }
+    create(api, kit, path=ADMIN + "/items/bundle")
+    bundles = "/v2/project/{project_id}/items/bundle"
+
+    def kit_part(user: str = "u1") -> dict[str, Any]:
+        return _listed(api, bundles, user)["kit"]["content"][0]
+
+    for _ in range(2):  # the second answer comes from what the first one kept
+        assert _listed(api)["sword"]["virtual_prices"][0]["name"] == "Gold"
+        assert kit_part()["limits"]["per_user"]["available"] == 1
+    api.put(
+        api.path(ADMIN + "/items/virtual_currency/sku/gold"),
+        json={"sku": "gold", "name": {"en": "Shiny"}},
+        headers=api.admin(),
+    )
+    assert _listed(api)["sword"]["virtual_prices"][0]["name"] == "Shiny"
+    one = api.get(api.path(CATALOG + "/sku/sword"), headers=api.user("u1")).data  # shares the lists' views
+    assert one == _listed(api)["sword"] and one["virtual_prices"][0]["name"] == "Shiny"
+
+    buy(api, "u1", "sword")
+    assert _listed(api)["sword"]["limits"]["per_user"]["available"] == 0
+    by_id = api.get(api.path(CATALOG.replace("virtual_items", "id/{id}"), id=one["item_id"]), headers=api.user("u1"))
+    assert by_id.data["limits"]["per_user"]["available"] == 0
+    assert _listed(api)["sword"]["can_be_bought"] is False
+    assert kit_part()["limits"]["per_user"]["available"] == 0
+    assert kit_part("u2")["limits"]["per_user"]["available"] == 1
+    api.advance("P1D")  # the daily reset: no write to the item
+    assert _listed(api)["sword"]["limits"]["per_user"]["available"] == 1
+    assert kit_part()["limits"]["per_user"]["available"] == 1
+
+    sale = api.post(
+        api.path("/v3/project/{project_id}/admin/promotion/item"),
+        headers=api.admin(),
+        json={"name": {"en": "Sale"}, "discount": {"percent": "50"}, "items": [{"sku": "sword"}]},
+    ).data
+    api.put(api.path(ADMIN + "/promotion/{id}/activate", id=sale["promotion_id"]), headers=api.admin())
+    assert _listed(api)["sword"]["price"]["amount"] == "5.00"
+    assert kit_part()["price"]["amount"] == "5.00"
+    assert _listed(api, bundles)["kit"]["total_content_price"]["amount"] == "25.00"  # 5 + 2 x 10
+
+    api.put(api.path(ITEMS + "/sku/shield"), json=item("shield", name={"en": "Buckler"}), headers=api.admin())
+    assert _listed(api, bundles)["kit"]["content"][1]["name"] == "Buckler"
+
+    create(api, {"sku": "glory", "name": {"en": "Glory"}}, path=ADMIN + "/items/value_points")
+    rewards = ADMIN + "/items/glory/value_points/rewards"
+    assert api.put(api.path(rewards), json=[{"sku": "shield", "amount": 3}], headers=api.admin()).status == 204
+    assert _listed(api)["shield"]["vp_rewards"][0]["amount"] == 3
+    api.put(
+        api.path(ADMIN + "/items/value_points/sku/glory"),
+        json={"sku": "glory", "name": {"en": "Fame"}},
+        headers=api.admin(),
+    )
+    assert _listed(api)["shield"]["vp_rewards"][0]["name"] == "Fame"
+
+
+def test_a_kept_view_follows_the_clock_into_a_period(api: ContractClient) -> None:
+    api.control("POST", "clock", {"set": NOW})
+    window = [{"date_from": "2030-01-15T13:00:00+00:00", "date_until": "2030-01-16T00:00:00+00:00"}]
+    create(api, item("lantern", periods=window))
+    for _ in range(2):
+        assert _listed(api, show_inactive_time_limited_items=1)["lantern"]["can_be_bought"] is False
+    api.advance(3600)
+    assert _listed(api, show_inactive_time_limited_items=1)["lantern"]["can_be_bought"] is True
+
+
+def test_filter_rule_naming_an_item_by_id(api: ContractClient) -> None:
+    create(api, item("sword"), item("golden_sword"))
+    item_id = api.get(api.path(ITEMS + "/sku/golden_sword"), headers=api.admin()).data["item_id"]
+    rule = {
+        "name": "Gold tier",
+        "is_enabled": True,
+        "items": [{"item_id": item_id}],
+        "attribute_conditions": [{"attribute": "tier", "type": "string", "operator": "eq", "value": "gold"}],
+    }
+    assert api.post(api.path(ADMIN + "/user/attribute/rule"), headers=api.admin(), json=rule).status == 201
+    assert skus(api, headers=api.user("u1")) == ["sword"]
+    assert skus(api, headers=api.user("u1", tier="gold")) == ["sword", "golden_sword"]
+
+
+def test_a_kept_view_follows_a_game_key_given_as_a_bonus(api: ContractClient) -> None:
+    create(api, item("sword"))
+    game = {
+        "sku": "starfall",
+        "name": {"en": "Starfall"},
+        "unit_items": [
+            {"sku": "starfall_steam", "drm_sku": "steam", "name": {"en": "Starfall (Steam)"}, "prices": []},
+        ],
+    }
+    create(api, game, path=ADMIN + "/items/game")
+    bonus = api.post(
+        api.path("/v3/project/{project_id}/admin/promotion/bonus"),
+        headers=api.admin(),
+        json={"name": {"en": "Free game"}, "condition": [{"sku": "sword"}], "bonus": [{"sku": "starfall_steam"}]},
+    ).data
+    api.put(api.path(ADMIN + "/promotion/{id}/activate", id=bonus["promotion_id"]), headers=api.admin())
+    for _ in range(2):
+        assert _listed(api)["sword"]["promotions"][0]["bonus"][0]["name"] == "Starfall (Steam)"
+    game["unit_items"][0]["name"] = {"en": "Starfall for Steam"}
+    assert api.put(api.path(ADMIN + "/items/game/sku/starfall"), json=game, headers=api.admin()).status < 300
+    assert _listed(api)["sword"]["promotions"][0]["bonus"][0]["name"] == "Starfall for Steam"
+
+
+def test_a_discount_used_up_by_one_user_stays_for_the_others(api: ContractClient) -> None:
+    create(api, item("sword"))
+    sale = api.post(
+        api.path("/v3/project/{project_id}/admin/promotion/item"),
+        headers=api.admin(),
+        json={
+            "name": {"en": "Once"},
+            "discount": {"percent": "50"},
+            "items": [{"sku": "sword"}],
+            "limits": {"per_user": 1},
+        },
+    ).data
+    api.put(api.path(ADMIN + "/promotion/{id}/activate", id=sale["promotion_id"]), headers=api.admin())
+    for user in ("u1", "u2", "u1"):  # the offers everyone gets are worked out once
+        assert _listed(api, user=user)["sword"]["price"]["amount"] == "5.00"
+    api.grant("u1", "sword", 1)  # a user the mock knows
+    limit = api.path(ADMIN + "/user/limit/promotion/id/{id}", id=sale["promotion_id"])
+    taken = api.call(
+        "DELETE", limit, json_body={"user": {"user_external_id": "u1"}, "available": 1}, headers=api.admin()
+    )
+    assert taken.status == 200
+    assert _listed(api, user="u1")["sword"]["price"]["amount"] == "10.00"
+    assert _listed(api, user="u2")["sword"]["price"]["amount"] == "5.00"
+    assert api.get(api.path(CATALOG)).data["items"][0]["price"]["amount"] == "5.00"  # no token: no limit
