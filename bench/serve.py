@@ -49,6 +49,7 @@ TOOLS = ROOT / "bench" / ".tools"
 PROJECT = 44056
 ADMIN = {"Authorization": "Basic " + base64.b64encode(f"{PROJECT}:bench".encode()).decode()}
 BIN = Path(sys.executable).parent
+CONNECTIONS = 32  # wrk's connections to a target
 
 
 def free_port() -> int:
@@ -188,6 +189,10 @@ def gunicorn(app: str, port: int, workers: int, env: dict[str, str]):
             "gthread",
             "--threads",
             "8",
+            # each worker takes at most its share of wrk's connections: left alone, one worker
+            # sometimes accepts all of them at once and the other idles through the run
+            "--worker-connections",
+            str(-(-CONNECTIONS // workers)),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -225,7 +230,12 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(
-    wrk_bin: str, url: str, headers: dict[str, str], seconds: int, lua: str | None = None, connections: int = 32
+    wrk_bin: str,
+    url: str,
+    headers: dict[str, str],
+    seconds: int,
+    lua: str | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, float]:
     load = load_average()
     command = [wrk_bin, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
