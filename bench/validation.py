@@ -49,6 +49,7 @@ def catalog_item(n: int) -> dict[str, Any]:
                 "amount": 90,
                 "amount_without_discount": 100,
                 "is_default": True,
+                "image_url": None,
                 "name": "Gold",
                 "type": "virtual_currency",
             }
