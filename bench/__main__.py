@@ -13,9 +13,8 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-RESULTS = Path(__file__).with_name("results")
+from . import results_file
 
 
 def row(name: str, r: dict, extra: str = "") -> str:
@@ -149,11 +148,7 @@ def main(argv: list[str]) -> None:
     lines = [f"# Benchmarks, {today}", ""]
     for name in names:
         lines += [*COMMANDS[name](seconds, rounds), ""]
-    RESULTS.mkdir(exist_ok=True)
-    stem = today if not argv else f"{today}-{'-'.join(names)}"
-    out = RESULTS / f"{stem}.md"
-    if out.exists():  # an earlier run of the same day is kept
-        out = RESULTS / f"{stem}-{dt.datetime.now():%H%M}.md"
+    out = results_file(today if not argv else f"{today}-{'-'.join(names)}")
     out.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"\nwrote {out}", file=sys.stderr)

@@ -35,9 +35,9 @@ from typing import Any
 
 import requests
 
+from . import results_file
 from .serve import BIN, PROJECT, free_port, process, wait_ready
 
-RESULTS = Path(__file__).with_name("results")
 ADMIN = {"Authorization": "Basic " + base64.b64encode(f"{PROJECT}:soak".encode()).decode()}
 P = f"/api/v2/project/{PROJECT}"
 SEEDED_ITEMS = ["gold_100", "gold_550", "gold_1200", "bundle_1", "bundle_2"]
@@ -291,8 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run(args.minutes, args.clients, args.seed)
     text = report(result)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"soak-{dt.date.today().isoformat()}.md"
+    out = results_file(f"soak-{dt.date.today().isoformat()}")
     out.write_text(text)
     print(text)
     print(f"wrote {out}", file=sys.stderr)
