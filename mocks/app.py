@@ -31,7 +31,7 @@ from ..toolkit._json import dumps
 from ..toolkit.errors import api_error
 from ..toolkit.exposure import Exposure, ExposurePolicy
 from ..toolkit.spec import Spec
-from ..toolkit.validation import HttpRequest
+from ..toolkit.validation import as_request
 from . import control, faults, pages
 from .context import JSON, ApiError
 from .control import json_response
@@ -161,14 +161,7 @@ class _Api:
         if config.latency_ms or config.latency_max_ms:
             time.sleep(faults.delay_seconds(config.latency_ms, config.latency_max_ms))
         try:
-            http = HttpRequest(
-                req.method,
-                req.path,
-                list(req.args.items(multi=True)),
-                {k.lower(): v for k, v in req.headers.items()},
-                req.get_data() or None,
-                req.host,
-            )
+            http = as_request(req)
         except (HTTPException, ValueError) as exc:  # a request werkzeug cannot read (a body cut short, ...)
             message = f"[0401-0000]: Bad Request. The request cannot be read: {exc}"
             return dumps(api_error(400, 0, message)), 400, [("content-type", JSON)]

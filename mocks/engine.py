@@ -29,6 +29,7 @@ from typing import Any
 from faker import Faker
 
 from ..toolkit._json import dumps
+from ..toolkit._lru import Lru
 from ..toolkit.coverage import Tally
 from ..toolkit.exposure import DEFAULT_MAX_BODY_BYTES
 from ..toolkit.spec import Operation, Spec
@@ -119,8 +120,8 @@ class Engine:
         self.journal = Journal(self.config.journal_size)
         self.faults = FaultBook(spec)  # fault rules (mocks/faults.py); a reset removes them
         self.coverage = Tally()  # what clients' calls exercised, every call since it was last cleared
-        self._responses = _Lru(
-            self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda hit: len(hit[0].body) + 512
+        self._responses = Lru(
+            self.config.response_cache_size, RESPONSE_CACHE_BYTES, weigh=lambda _, hit: len(hit[0].body) + 512
         )
         self._response_epoch: tuple[Any, ...] = ()  # (store generation, second) of the answers kept
         self.cache: OrderedDict[Any, Any] = OrderedDict()
@@ -457,43 +458,6 @@ def _property(where: str) -> str:
         pointer = where[len("request body") :].strip()
         return "body" + (pointer if pointer not in ("", "/") else "")
     return where.replace(" ", ".")
-
-
-class _Lru:
-    """A small thread-safe least-recently-used map, bounded in entries and, with `weigh`, in bytes."""
-
-    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None):
-        self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._size, self._max_bytes, self._weigh = size, max_bytes, weigh
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        weight = self._weigh(value) if self._weigh else 0
-        if self._max_bytes is not None and weight > self._max_bytes // 8:
-            return  # one answer may not take an eighth of the budget
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None and self._weigh:
-                self._bytes -= self._weigh(old)
-            self._data[key] = value
-            self._bytes += weight
-            while len(self._data) > self._size or (self._max_bytes is not None and self._bytes > self._max_bytes):
-                _, dropped = self._data.popitem(last=False)
-                if self._weigh:
-                    self._bytes -= self._weigh(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
 
 
 class _MethodNotAllowed(Exception):

@@ -27,7 +27,6 @@ import base64
 import binascii
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +50,7 @@ from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
 from ._json import copy_value, media_loads
+from ._lru import Lru
 from ._schema import to_json_schema
 from .spec import Spec
 
@@ -217,13 +217,11 @@ class _KeepsParameters:
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._declared: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
-        self._accepted: OrderedDict[Any, Parameters] = OrderedDict()
-        self._memo_lock = threading.Lock()
+        self._accepted = Lru(self._MEMO_SIZE)
 
     def forget(self) -> None:
         """Drop the remembered parameter sets (the mock's reset gives their memory back)."""
-        with self._memo_lock:
-            self._accepted.clear()
+        self._accepted.clear()
 
     def _raw_key(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
         declared = self._declared.get(operation.parts)
@@ -241,10 +239,7 @@ class _KeepsParameters:
 
     def _get_parameters(self, parameters: Any, operation: SchemaPath, path: SchemaPath) -> Any:
         key = self._raw_key(parameters, operation, path)
-        with self._memo_lock:
-            accepted = self._accepted.get(key)
-            if accepted is not None:
-                self._accepted.move_to_end(key)
+        accepted = self._accepted.get(key)
         if accepted is not None:
             parameters.validated = _copied(accepted)
             return parameters.validated
@@ -253,10 +248,7 @@ class _KeepsParameters:
         except ParametersError as exc:
             parameters.validated = exc.parameters
             raise
-        with self._memo_lock:
-            self._accepted[key] = _copied(validated)
-            while len(self._accepted) > self._MEMO_SIZE:
-                self._accepted.popitem(last=False)
+        self._accepted.put(key, _copied(validated))
         parameters.validated = validated
         return validated
 

@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote
 from .errors import api_error
 from .exposure import Exposure, ExposurePolicy
 from .har import har_entry, redact, write_har
-from .validation import HttpRequest, HttpResponse, Validator
+from .validation import HttpRequest, HttpResponse, Validator, as_request
 
 HOP_BY_HOP = {
     "connection",
@@ -133,14 +133,7 @@ class ValidatingProxy:
         if req.path == CONTROL_PREFIX + "/report":
             response = HttpResponse(200, {"content-type": "application/json"}, json.dumps(self.report()).encode())
         else:
-            request = HttpRequest(
-                req.method,
-                req.path,
-                list(req.args.items(multi=True)),
-                {k.lower(): v for k, v in req.headers.items()},
-                req.get_data() or None,
-                req.host,
-            )
+            request = as_request(req)
             response = self.exchange(request)
         start_response(
             f"{response.status} {_REASONS.get(response.status, '')}".strip(),

@@ -24,8 +24,6 @@ points so that it is fast enough to sit in a proxy or a mock.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +49,7 @@ from . import strict_json
 from ._core import compile_schema, core_for, security_providers
 from ._json import copy_value as _copy_value
 from ._json import media_loads
+from ._lru import Lru
 from .spec import Operation, Spec
 
 __all__ = [
@@ -360,8 +359,9 @@ class Validator:
         self.base_paths = sorted({b for b in base_paths if b and b != "/"}, key=len, reverse=True)
         self.schemes = (spec.document.get("components") or {}).get("securitySchemes") or {}
         self.core = core_for(spec)
-        self.verdicts = _Verdicts(verdicts)
-        self.accepted = _Accepted()
+        # verdicts by content, within 8 MB of bodies; accepted requests within 4 MB (a body and its parsed copy)
+        self.verdicts = Lru(verdicts, 8 * 1024 * 1024, lambda key, _: len(key[-1]))
+        self.accepted = Lru(4096, 4 * 1024 * 1024, lambda key, _: 256 + 3 * len(key[-1] or b""))
         self._compiled: dict[tuple[str, str, str], Any] = {}  # (operation, status, content type) -> check
 
     # -- public ---------------------------------------------------------------
@@ -505,7 +505,7 @@ class Validator:
                 return list(found)
         out = self._check_response(op, resp)
         if key is not None:
-            self.verdicts.put(key, tuple(out), len(resp.body))
+            self.verdicts.put(key, tuple(out))
         return out
 
     def _verdict_key(self, op: Operation, resp: HttpResponse) -> tuple[Any, ...] | None:
@@ -746,80 +746,6 @@ def _accepted_key(match: Any, req: HttpRequest) -> tuple[Any, ...] | None:
         headers.get("content-type"),
         req.body,
     )
-
-
-class _Accepted:
-    """Accepted requests' validated values by what the verdict depends on; least recently used
-    first out, bounded in entries and in the bytes of the bodies the keys hold."""
-
-    def __init__(self, entries: int = 4096, max_bytes: int = 4 * 1024 * 1024):
-        self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            found = self._data.get(key)
-            if found is not None:
-                self._data.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            if key in self._data:
-                return
-            self._data[key] = value
-            self._bytes += _key_bytes(key)
-            while len(self._data) > self._entries or self._bytes > self._max_bytes:
-                dropped, _ = self._data.popitem(last=False)
-                self._bytes -= _key_bytes(dropped)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
-
-
-def _key_bytes(key: tuple[Any, ...]) -> int:
-    body = key[-1]
-    return 256 + (len(body) * 3 if isinstance(body, bytes) else 0)  # the body, and its parsed copy
-
-
-class _Verdicts:
-    """Verdicts on responses by their content: least recently used first out, bounded in entries
-    and in the bytes of the bodies they hold."""
-
-    def __init__(self, entries: int = 512, max_bytes: int = 8 * 1024 * 1024):
-        self._data: OrderedDict[Any, tuple[tuple[Violation, ...], int]] = OrderedDict()
-        self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key: Any) -> tuple[Violation, ...] | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-            self._data.move_to_end(key)
-            return found[0]
-
-    def put(self, key: Any, verdict: tuple[Violation, ...], size: int) -> None:
-        if not self._entries or size > self._max_bytes // 8:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            self._bytes += size - (old[1] if old else 0)
-            self._data[key] = (verdict, size)
-            while len(self._data) > self._entries or self._bytes > self._max_bytes:
-                _, (_, dropped) = self._data.popitem(last=False)
-                self._bytes -= dropped
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0
 
 
 def _strict_json_body(op: Operation, req: HttpRequest) -> tuple[Any, Violation | None]:
