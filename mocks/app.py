@@ -2,8 +2,9 @@
 
 API requests go from the WSGI layer straight to the engine, which routes them by the
 spec's paths (no Flask rule per path: its router would only repeat the engine's); the
-control API and the pages are Flask routes. Requests may carry the production base path (`/api/v2/...`, like
-`https://store.xsolla.com/api`) or not (`/v2/...`); the control API answers only at
+control API and the pages are Flask routes. Requests may carry the production base
+path (`/api/v2/...`, like `https://store.xsolla.com/api`) or not (`/v2/...`); the
+control API answers only at
 `/__mock__`. In front of everything, `toolkit.exposure` checks the Host, CORS, what may
 call the control API and the request size (see that module).
 

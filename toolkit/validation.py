@@ -362,7 +362,7 @@ class Validator:
         # verdicts by content, within 8 MB of bodies; accepted requests within 4 MB (a body and its parsed copy)
         self.verdicts = Lru(verdicts, 8 * 1024 * 1024, lambda key, _: len(key[-1]))
         self.accepted = Lru(4096, 4 * 1024 * 1024, lambda key, _: 256 + 3 * len(key[-1] or b""))
-        self._compiled: dict[tuple[str, str, str], Any] = {}  # (operation, status, content type) -> check
+        self._compiled: dict[tuple[str, str, str], Any] = {}  # (operation, status or request, content type) -> check
 
     # -- public ---------------------------------------------------------------
 
@@ -406,14 +406,9 @@ class Validator:
         if params is None:
             return None
         ctype = req.headers.get("content-type", "")
-        media = ((op.request_body or {}).get("content") or {}).get(ctype)
-        if not isinstance(media, Mapping) or not (ctype == JSON_TYPE or ctype.endswith("+json")):
+        if not (ctype == JSON_TYPE or ctype.endswith("+json")):
             return None
-        compiled_key = (op.operation_id, "request", ctype)
-        check = self._compiled.get(compiled_key, _NOT_READ)
-        if check is _NOT_READ:
-            schema = media.get("schema")
-            check = self._compiled[compiled_key] = compile_schema(schema) if schema is not None else None
+        check = self._compiled_check(op, "request", (op.request_body or {}).get("content"), ctype)
         if check is None:
             return None
         body, refused = _strict_json_body(op, req)
@@ -524,19 +519,27 @@ class Validator:
             return False
         if not documented.get("content"):
             return not resp.body.strip()  # documented without a body, and none came
-        ctype = resp.headers.get("content-type", "")
-        key = (op.operation_id, status, ctype)
-        check = self._compiled.get(key, _NOT_READ)
-        if check is _NOT_READ:
-            media = (documented.get("content") or {}).get(ctype)
-            schema = media.get("schema") if isinstance(media, Mapping) else None
-            check = self._compiled[key] = compile_schema(schema) if schema is not None else None
+        check = self._compiled_check(op, status, documented["content"], resp.headers.get("content-type", ""))
         if check is None:
             return False
         try:
             return check.is_valid(media_loads(resp.body))
         except ValueError:
             return False
+
+    def _compiled_check(self, op: Operation, where: str, content: Any, ctype: str) -> Any:
+        """The compiled check of the schema documented for `ctype` in `content` (the request's or a
+        status's), built once; None when that content type is not documented as it is or the schema
+        has no compiled check."""
+        key = (op.operation_id, where, ctype)
+        if key in self._compiled:
+            return self._compiled[key]
+        media = (content or {}).get(ctype)
+        if not isinstance(media, Mapping):
+            return None  # not kept: content types nobody documented are not remembered
+        schema = media.get("schema")
+        check = self._compiled[key] = compile_schema(schema) if schema is not None else None
+        return check
 
     def _check_response(self, op: Operation, resp: HttpResponse) -> list[Violation]:
         if self._conforms(op, resp):

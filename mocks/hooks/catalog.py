@@ -154,11 +154,6 @@ def by_sku(ctx: Ctx, sku: str) -> tuple[str, str, Mapping[str, Any]] | None:
     return None
 
 
-def by_item_id(ctx: Ctx, item_id: Any) -> Mapping[str, Any] | None:
-    found = entry_by_item_id(ctx, item_id)
-    return found.record if found else None
-
-
 def entry_by_item_id(ctx: Ctx, item_id: Any) -> Entry | None:
     rows = ctx.tx.find_raw(ctx.project_id, items.BY_ID, str(item_id), limit=1)
     return _entry(_parsed(ctx), rows[0][2], rows[0][1]) if rows else None

@@ -28,21 +28,6 @@ def in_periods(now: datetime, periods: Iterable[Mapping[str, Any]] | None) -> bo
     return not periods or any(within(now, p.get("date_from"), p.get("date_until")) for p in periods)
 
 
-def next_boundary(now: datetime, records: Iterable[Mapping[str, Any]]) -> datetime | None:
-    """The first moment after `now` at which a period or date range of these records (items,
-    promotions, rules) opens or closes: until then, whatever depends on time alone stays as it is."""
-    soonest: datetime | None = None
-    for record in records:
-        ranges = [*(record.get("periods") or ()), *(record.get("promotion_periods") or ())]
-        ranges.append({"date_from": record.get("date_start"), "date_until": record.get("date_end")})
-        for window in ranges:
-            for bound in (window.get("date_from"), window.get("date_until")):
-                moment = parse_datetime(bound) if bound else None
-                if moment is not None and moment > now and (soonest is None or moment < soonest):
-                    soonest = moment
-    return soonest
-
-
 def is_time_limited(record: Mapping[str, Any]) -> bool:
     return any(p.get("date_from") or p.get("date_until") for p in record.get("periods") or [])
 
