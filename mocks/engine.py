@@ -262,7 +262,7 @@ class Engine:
                     raise self._request_error(problems)
                 reply = self._act(op, principal, project_id or 0, result, req)
                 response = self._encode(reply, txid)
-                if cache_key and response.status < 300 and self.store.generation == cache_key[0]:
+                if cache_key and response.status < 300 and self.store.kind_generations((ANY_KIND,)) == cache_key[0]:
                     if cache_key[:2] != self._response_epoch:  # earlier states' and seconds' answers: never asked again
                         self._responses.clear()
                         self._response_epoch = cache_key[:2]
@@ -334,7 +334,7 @@ class Engine:
             return None
         h = req.headers
         return (
-            self.store.generation,
+            self.store.kind_generations((ANY_KIND,)),
             int(time.time()),
             path,
             tuple(req.query),

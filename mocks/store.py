@@ -13,6 +13,13 @@ applied on commit; an exception inside the `with` block discards them, so a
 request that fails half-way leaves nothing behind. Records are copied in and out
 (as JSON), so callers can change what they read without changing the store.
 
+Group commit (SQLite): the transactions of one process that queue for the store while
+a writer's transaction runs are committed with it, in one SQLite transaction (see
+`SqliteStore.transaction`). Each still runs alone and in order, and returns only once
+its writes are committed; the file lock, BEGIN, COMMIT and the page reads that follow
+another process's commit are paid once per batch. Under load from several worker
+processes that is most of what a write costs.
+
 Queries: an `Index` names a kind and, for each record, the entries it has in the index:
 (value, sort, part). `Transaction.find(index, value, offset=, limit=)` pages through the
 records with that value, ordered by sort and then creation (`part` tells several entries
@@ -98,6 +105,23 @@ START_MARKER = (0, "__mock__", "loading-start-state")
 
 def _dump(value: Any) -> str:
     return dumps(value).decode()
+
+
+class StoreError(RuntimeError):
+    """The store could not commit a transaction's writes (none of them is kept)."""
+
+
+BATCH_LIMIT = 16  # transactions of one process committed together at most
+
+
+class _Batch:
+    """Transactions of one process whose writes are committed together."""
+
+    def __init__(self) -> None:
+        self.members = 1
+        self.writes = 0  # how many members wrote
+        self.error: BaseException | None = None  # why the batch was rolled back
+        self.done = threading.Event()  # set once committed or rolled back
 
 
 class Transaction:
@@ -542,6 +566,13 @@ class SqliteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._writer = False  # whether the transaction under way began as a writer
+        self._batch: _Batch | None = None  # writers' transactions of this process committed together
+        self._queued = 0  # threads of this process waiting to begin a transaction
+        self._queue_lock = threading.Lock()
+        self._epoch = 0  # batches rolled back after their writes were read: views built on them are void
+        self._inside = False  # whether a transaction is under way (its thread holds the lock)
+        self.commits = 0  # batches this process committed ...
+        self.committed = 0  # ... holding this many transactions that wrote
         self._lock_file = open(f"{self.path}.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
         # processes that start together take turns: creating the schema, then loading the start state
         self._start_file = open(f"{self.path}.start.lock", "a+") if self.path != ":memory:" else None  # noqa: SIM115
@@ -551,6 +582,7 @@ class SqliteStore(Store):
     @contextmanager
     def _start_lock(self) -> Iterator[None]:
         with self._lock:
+            self._settle_first()
             if self._start_file is not None:
                 fcntl.flock(self._start_file, fcntl.LOCK_EX)
             try:
@@ -592,6 +624,112 @@ class SqliteStore(Store):
             """
         )
 
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Transaction]:
+        """As `Store.transaction`, with group commit: while other threads of this process wait
+        for the store, a writer's transaction leaves its writes in the open SQLite transaction
+        and the next one carries on in it; the last one commits them all (at most
+        `BATCH_LIMIT`). The file lock, BEGIN, COMMIT and the page reads that follow another
+        process's commit are then paid once per batch instead of once per request.
+
+        Every transaction still sees the ones before it and nothing after; it returns only
+        once its writes are committed (or raises if the batch could not commit: none of its
+        writes is kept). A transaction that raises leaves nothing of its own behind, and the
+        others of its batch commit.
+        """
+        # inside `starting()` this thread holds the lock already: nobody else can carry a batch on
+        alone = self._lock._is_owned()  # type: ignore[attr-defined]
+        with self._queue_lock:
+            self._queued += 1
+        self._lock.acquire()
+        with self._queue_lock:
+            self._queued -= 1
+        error: BaseException | None = None
+        batch: _Batch | None = None
+        try:
+            batch = self._join(write)
+            tx = Transaction(self)
+            self._inside = True
+            try:
+                yield tx
+            except BaseException as exc:  # noqa: BLE001 - raised again below, once the batch is settled
+                error = exc
+            finally:
+                self._inside = False
+            self._leave(tx, batch, error, keep_open=not alone)
+        finally:
+            self._lock.release()
+        if batch is not None:
+            batch.done.wait()
+            if batch.error is not None and error is None:
+                raise StoreError("the writes could not be committed") from batch.error
+        if error is not None:
+            raise error
+
+    def _join(self, write: bool) -> _Batch | None:
+        """Begin a transaction, or join this process's open batch; None: a reader on its own."""
+        if self._inside:
+            raise RuntimeError("a store transaction cannot begin inside another one")
+        if self._batch is not None:
+            self._batch.members += 1
+            return self._batch
+        try:
+            self._begin(write)
+        except BaseException:
+            self._rollback()
+            raise
+        if not write:
+            return None
+        self._batch = _Batch()
+        return self._batch
+
+    def _leave(self, tx: Transaction, batch: _Batch | None, error: BaseException | None, keep_open: bool) -> None:
+        if batch is None:  # a reader on its own: as before batches
+            if error is None and tx.dirty:
+                self._commit(tx)
+            else:
+                self._rollback()
+            return
+        if error is None and tx.dirty:
+            try:
+                self._write(tx)
+            except BaseException as exc:
+                self._settle(exc)
+                raise
+            batch.writes += 1
+        if keep_open and self._queued and batch.members < BATCH_LIMIT:
+            return  # a thread waiting for the store carries the batch on
+        self._settle()
+
+    def _settle_first(self) -> None:
+        """Commit the open batch before statements of their own (outside any transaction)."""
+        if not self._inside:
+            self._settle()
+
+    def _settle(self, error: BaseException | None = None) -> None:
+        """Commit the open batch (roll it back when `error` says a write failed), waking its members."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            if error is None and batch.writes:
+                try:
+                    self._db.execute("COMMIT")
+                    self.commits, self.committed = self.commits + 1, self.committed + batch.writes
+                except BaseException as exc:
+                    error = exc
+            if error is not None or not batch.writes:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            if error is not None and batch.writes:
+                self._epoch += 1  # members read writes that are gone: what they cached must not be found
+        finally:
+            self._file_lock(fcntl.LOCK_UN)
+            batch.error = error
+            batch.done.set()
+        if error is not None and error is not batch.error:
+            raise error
+
     def _begin(self, write: bool = True) -> None:
         # Processes queue on a lock file (writers exclusive, readers shared) rather than on
         # SQLite's busy loop, which sleeps in growing steps when several processes write.
@@ -609,30 +747,34 @@ class SqliteStore(Store):
         self._file_lock(fcntl.LOCK_UN)
 
     def _commit(self, tx: Transaction) -> None:
-        db = self._db
+        """Commit a reader's transaction that wrote after all."""
         try:
-            if not self._writer:  # a reader that wrote becomes a writer to commit
-                self._file_lock(fcntl.LOCK_EX)
-            indexed = {k: v for k, v in tx._pending.items() if k[1] in self._indexes}
-            deleted = [k for k, v in tx._pending.items() if v is _DELETED and k not in indexed]
-            written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED and k not in indexed]
-            if deleted:
-                db.executemany("DELETE FROM records WHERE project=? AND kind=? AND key=?", deleted)
-            if written:
-                _insert(db, "INSERT INTO records (project, kind, key, value)", written, _UPSERT_TAIL)
-            if indexed:
-                # a writer held the lock since it found a key missing: nothing indexes it yet
-                self._write_indexed(indexed, tx._absent if self._writer else set())
-            if tx._counters:
-                rows = [(p, name, value) for (p, name), value in tx._counters.items()]
-                _insert(db, "INSERT INTO counters", rows, _COUNTER_TAIL)
-            names = [("generation", 1), *((f"gen:{kind}", 1) for kind in tx.dirty_kinds)]
-            _insert(db, "INSERT INTO meta", names, "ON CONFLICT(name) DO UPDATE SET value=value+1")
-            db.execute("COMMIT")
+            self._file_lock(fcntl.LOCK_EX)  # a reader that wrote becomes a writer to commit
+            self._write(tx)
+            self._db.execute("COMMIT")
             self._file_lock(fcntl.LOCK_UN)
         except BaseException:
             self._rollback()
             raise
+
+    def _write(self, tx: Transaction) -> None:
+        """A transaction's writes, into the SQLite transaction under way."""
+        db = self._db
+        indexed = {k: v for k, v in tx._pending.items() if k[1] in self._indexes}
+        deleted = [k for k, v in tx._pending.items() if v is _DELETED and k not in indexed]
+        written = [(*k, v) for k, v in tx._pending.items() if v is not _DELETED and k not in indexed]
+        if deleted:
+            db.executemany("DELETE FROM records WHERE project=? AND kind=? AND key=?", deleted)
+        if written:
+            _insert(db, "INSERT INTO records (project, kind, key, value)", written, _UPSERT_TAIL)
+        if indexed:
+            # a writer held the lock since it found a key missing: nothing indexes it yet
+            self._write_indexed(indexed, tx._absent if self._writer else set())
+        if tx._counters:
+            rows = [(p, name, value) for (p, name), value in tx._counters.items()]
+            _insert(db, "INSERT INTO counters", rows, _COUNTER_TAIL)
+        names = [("generation", 1), *((f"gen:{kind}", 1) for kind in tx.dirty_kinds)]
+        _insert(db, "INSERT INTO meta", names, "ON CONFLICT(name) DO UPDATE SET value=value+1")
 
     def _write_indexed(self, pending: dict[tuple[int, str, str], Any], new: set[tuple[int, str, str]]) -> None:
         """Write records of indexed kinds, replacing their entries and keeping the counts; `new`
@@ -664,6 +806,7 @@ class SqliteStore(Store):
 
     def _build(self, index: Index) -> None:
         db = self._db
+        self._settle_first()
         found = db.execute("SELECT signature FROM indexes WHERE kind=? AND name=?", (index.kind, index.name)).fetchone()
         if found and found[0] == index.signature:
             return
@@ -756,18 +899,24 @@ class SqliteStore(Store):
 
     def generations(self) -> dict[str, int]:
         with self._lock:
-            return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+            found = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+        if self._epoch:
+            found["epoch"] = self._epoch
+        return found
 
     def projects(self) -> list[int]:
         with self._lock:
+            self._settle_first()
             return [row[0] for row in self._db.execute("SELECT DISTINCT project FROM records ORDER BY project")]
 
     def count(self) -> int:
         with self._lock:
+            self._settle_first()
             return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
 
     def export(self) -> dict[str, Any]:
         with self._lock:
+            self._settle_first()
             rows = self._db.execute("SELECT project, kind, key, value FROM records ORDER BY id").fetchall()
             counters = self._db.execute("SELECT project, name, value FROM counters").fetchall()
         return {
@@ -778,6 +927,7 @@ class SqliteStore(Store):
     def load(self, state: dict[str, Any]) -> None:
         self._check_state(state)
         with self._lock:
+            self._settle_first()
             db = self._db
             self._file_lock(fcntl.LOCK_EX)
             db.execute("BEGIN IMMEDIATE")
@@ -813,6 +963,7 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         with self._lock:
+            self._settle_first()
             self._db.close()
             for handle in (self._lock_file, self._start_file):
                 if handle is not None:
@@ -893,7 +1044,7 @@ def page_positions(start: int, end: int, hidden: list[int], offset: int, limit: 
 def _kind_counts(generations: dict[str, int], kinds: tuple[str, ...]) -> tuple[int, ...]:
     # a bulk change (load, clear) touches every kind: it is part of every answer
     names = ("generation" if k == ANY_KIND else f"gen:{k}" for k in kinds)
-    return (generations.get("bulk", 0), *(generations.get(n, 0) for n in names))
+    return (generations.get("bulk", 0), generations.get("epoch", 0), *(generations.get(n, 0) for n in names))
 
 
 def _count_writes(generations: dict[str, int], names: list[str]) -> None:
