@@ -727,8 +727,6 @@ class SqliteStore(Store):
             self._file_lock(fcntl.LOCK_UN)
             batch.error = error
             batch.done.set()
-        if error is not None and error is not batch.error:
-            raise error
 
     def _begin(self, write: bool = True) -> None:
         # Processes queue on a lock file (writers exclusive, readers shared) rather than on
