@@ -41,7 +41,7 @@ from .faults import FAULT_HEADER, Disconnect, FaultBook, Firing, path_project
 from .resources import ResourceTable
 from .rules.orders import of_user
 from .shape import Shaper
-from .store import ANY_KIND, MemoryStore, Store, Transaction
+from .store import ANY_KIND, MemoryStore, Store, StoreConflict, Transaction
 
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # reused answers kept at most (besides their count)
 
@@ -356,27 +356,29 @@ class Engine:
     def _act(self, op: Operation, principal: Principal, project_id: int, result, req: HttpRequest) -> Reply:
         body = self.shaper.normalize(op.request_schema, result.body) if result.body is not None else None
         hook = self.hooks.get(op.operation_id)
-        with self.store.transaction(write=op.method != "GET") as tx:
-            ctx = Ctx(
-                self,
-                op,
-                principal,
-                project_id,
-                result.path_params,
-                result.query_params,
-                body,
-                req.headers,
-                tx,
-                self.clock(tx).now(),
-                req.body,
-            )
-            if hook is not None:
-                return hook(ctx)
+        if hook is None:
             action = self.resources.action_for(op)
             if action is None:  # every operation is served; this is a defect of the table
                 raise ApiError(500, 0, f"[0401-0500]: {op.operation_id} has no hook and no resource action")
-            resource, name = action
-            return getattr(resource, name)(ctx)
+            hook = getattr(action[0], action[1])
+
+        def act(tx: Transaction) -> Reply:
+            args = (result.path_params, result.query_params, body, req.headers, tx, self.clock(tx).now(), req.body)
+            return hook(Ctx(self, op, principal, project_id, *args))
+
+        return self._transact(act, write=op.method != "GET")
+
+    def _transact(self, fn: Callable[[Transaction], Any], write: bool) -> Any:
+        """`fn` in one store transaction; a reader that wrote on a state another process changed
+        meanwhile runs again, as a writer (what it read is then read again)."""
+        try:
+            with self.store.transaction(write=write) as tx:
+                return fn(tx)
+        except StoreConflict:
+            if write:
+                raise
+        with self.store.transaction(write=True) as tx:
+            return fn(tx)
 
     def _encode(self, reply: Reply, txid: str) -> HttpResponse:
         headers = {"x-transaction-id": txid, **reply.headers}
@@ -394,20 +396,10 @@ class Engine:
     ) -> Any:
         """Run domain code in one transaction outside any request (control API, fixtures, pages);
         `write=False` announces a reader."""
-        with self.store.transaction(write=write) as tx:
-            ctx = Ctx(
-                self,
-                None,
-                principal or Principal("admin", project_id=project_id),  # type: ignore[arg-type]
-                project_id,
-                {},
-                {},
-                None,
-                {},
-                tx,
-                self.clock(tx).now(),
-            )
-            return fn(ctx)
+        who = principal or Principal("admin", project_id=project_id)  # type: ignore[arg-type]
+        return self._transact(
+            lambda tx: fn(Ctx(self, None, who, project_id, {}, {}, None, {}, tx, self.clock(tx).now())), write
+        )
 
     def user_summary(self, ctx: Ctx, user: str) -> dict[str, Any]:
         """What the control API shows of a user: inventory, orders, and each hook module's progress."""

@@ -111,6 +111,10 @@ class StoreError(RuntimeError):
     """The store could not commit a transaction's writes (none of them is kept)."""
 
 
+class StoreConflict(StoreError):
+    """A reader's transaction wrote after what it read had changed: run it again as a writer."""
+
+
 BATCH_LIMIT = 16  # transactions of one process committed together at most
 
 
@@ -745,14 +749,21 @@ class SqliteStore(Store):
         self._file_lock(fcntl.LOCK_UN)
 
     def _commit(self, tx: Transaction) -> None:
-        """Commit a reader's transaction that wrote after all."""
+        """Commit a reader's transaction that wrote after all.
+
+        Its shared lock becomes the writers' lock, which lets a writer of another process go
+        first; SQLite then refuses to write on what this transaction read (SQLITE_BUSY_SNAPSHOT)
+        and `StoreConflict` asks the caller to run it again as a writer.
+        """
         try:
-            self._file_lock(fcntl.LOCK_EX)  # a reader that wrote becomes a writer to commit
+            self._file_lock(fcntl.LOCK_EX)
             self._write(tx)
             self._db.execute("COMMIT")
             self._file_lock(fcntl.LOCK_UN)
-        except BaseException:
+        except BaseException as exc:
             self._rollback()
+            if getattr(exc, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT":
+                raise StoreConflict("what the transaction read changed before it could write") from exc
             raise
 
     def _write(self, tx: Transaction) -> None:

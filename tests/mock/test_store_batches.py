@@ -1,8 +1,10 @@
-"""Group commit of the SQLite store: transactions of one process that queue for the store
-are committed together, each still alone, in order, and all or nothing per transaction."""
+"""Concurrency of the SQLite store: group commit (transactions of one process that queue for
+the store are committed together, each still alone, in order, and all or nothing per
+transaction), and readers that write after another process wrote."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from xsolla_contract.mocks import SqliteStore
-from xsolla_contract.mocks.store import StoreError
+from xsolla_contract.mocks import MockConfig, SqliteStore, create_app, engine_of, mint_token
+from xsolla_contract.mocks.store import StoreConflict, StoreError
+from xsolla_contract.toolkit.spec import Spec
 
 
 def _queued(store: SqliteStore, n: int) -> None:
@@ -169,3 +172,55 @@ def test_two_processes_of_four_threads_lose_no_update(tmp_path: Path) -> None:
     commits, committed = (sum(int(out[i]) for out in outputs) for i in (0, 1))
     assert committed == 800
     assert commits < committed  # transactions did share commits
+
+
+def _write_from_another_process(path: Path, key: str) -> None:
+    """A commit made meanwhile by another mock sharing the file (its own SQLite connection)."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute(
+        "INSERT INTO records (project, kind, key, value) VALUES (1, 'thing', ?, ?)", (key, f'{{"key": "{key}"}}')
+    )
+    other.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+    other.close()
+
+
+def test_a_reader_that_writes_on_a_state_changed_meanwhile_is_told_to_run_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    store = SqliteStore(path)
+    with pytest.raises(StoreConflict), store.transaction(write=False) as tx:
+        assert tx.get(1, "thing", "a") is None  # what it read ...
+        _write_from_another_process(path, "a")  # ... changes before it writes
+        tx.put(1, "thing", "a", {"key": "mine"})
+    assert _keys(store) == {"a"}
+    with store.transaction(write=False) as tx:
+        assert tx.get(1, "thing", "a") == {"key": "a"}  # the other process's write stands
+    with store.transaction() as tx:  # and the store goes on
+        tx.put(1, "thing", "b", {"key": "b"})
+    assert _keys(store) == {"a", "b"}
+
+
+def test_a_read_that_writes_runs_again_as_a_writer_when_another_process_went_first(
+    tmp_path: Path, spec: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GET cart opens a cart; a mock of another process writing meanwhile must not make it a 500."""
+    path = tmp_path / "s.sqlite"
+    app = create_app(spec, store=f"sqlite:{path}", config=MockConfig(seed=None, empty=True))
+    store = engine_of(app).store
+    commit, conflicts = store._commit, []
+
+    def other_process_first(tx) -> None:
+        if not conflicts:  # the first reader that writes finds that another process wrote since it read
+            _write_from_another_process(path, "other")
+            conflicts.append(1)
+        commit(tx)
+
+    monkeypatch.setattr(store, "_commit", other_process_first)
+    token = mint_token("player-1", project=engine_of(app).config.project_id)
+    got = app.test_client().get(
+        f"/api/v2/project/{engine_of(app).config.project_id}/cart", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert got.status_code == 200, got.get_data(as_text=True)
+    assert conflicts == [1]
+    with store.transaction(write=False) as tx:
+        assert len(tx.items(engine_of(app).config.project_id, "cart")) == 1  # one cart, opened once
+        assert tx.get(1, "thing", "other") == {"key": "other"}
