@@ -14,11 +14,8 @@ request that fails half-way leaves nothing behind. Records are copied in and out
 (as JSON), so callers can change what they read without changing the store.
 
 Group commit (SQLite): the transactions of one process that queue for the store while
-a writer's transaction runs are committed with it, in one SQLite transaction (see
-`SqliteStore.transaction`). Each still runs alone and in order, and returns only once
-its writes are committed; the file lock, BEGIN, COMMIT and the page reads that follow
-another process's commit are paid once per batch. Under load from several worker
-processes that is most of what a write costs.
+a writer's transaction runs are committed with it, in one SQLite transaction; see
+`SqliteStore.transaction`.
 
 Queries: an `Index` names a kind and, for each record, the entries it has in the index:
 (value, sort, part). `Transaction.find(index, value, offset=, limit=)` pages through the
@@ -304,7 +301,8 @@ class Store:
     def transaction(self, write: bool = True) -> Iterator[Transaction]:
         """One serialized transaction. `write=False` announces a reader (a GET): backends
         shared by several processes let readers run side by side; should a reader write
-        after all, its writes still commit, under the writers' lock."""
+        after all, its writes commit under the writers' lock, or, when another process wrote
+        first what it read, it raises `StoreConflict` (run it again as a writer)."""
         with self._lock:
             self._begin(write)
             tx = Transaction(self)
